@@ -1,0 +1,3 @@
+from suture.cli.app import main
+
+main()
