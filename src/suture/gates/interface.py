@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suture.model import Finding, StageStatus
+from suture.model import Finding, Level
 
 
 class GateConfig(BaseModel):
@@ -29,6 +29,9 @@ class GateConfig(BaseModel):
     exclude: list[str] = Field(
         default_factory=list, description="Glob patterns (repo-relative) this gate ignores."
     )
+    fail_on: Level = Field(
+        Level.ERROR, description="Lowest finding level that fails the gate (error, warning, note)."
+    )
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,13 @@ class GateContext:
 
 @dataclass(frozen=True)
 class GateReport:
-    """What a gate returns; the executor adds timing, caching and baseline marks."""
+    """What a gate returns; the executor adds timing, caching, fingerprints and baseline marks.
 
-    status: StageStatus
+    The executor decides passed/failed: a gate fails when a finding not accepted by the baseline
+    is at or above `fail_on`. A gate that cannot reach a verdict (tool missing, crashed, output
+    unparseable, lookup impossible) raises ToolError instead, and the stage ends in `error`.
+    """
+
     findings: tuple[Finding, ...] = ()
     summary: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
@@ -82,4 +89,4 @@ class Gate(ABC):
 
     @abstractmethod
     def run(self, ctx: GateContext) -> GateReport:
-        """Run the tool and turn its machine output into findings and a status."""
+        """Run the tool and turn its machine output into findings; raise ToolError if it can't."""
