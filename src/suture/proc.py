@@ -67,12 +67,31 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def find_tool(name: str) -> str | None:
-    """Locate a tool: next to suture's own interpreter first, then on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+def find_tool(name: str, python: str | None = None) -> str | None:
+    """Locate a tool: in the project's environment, then next to suture, then on PATH.
+
+    The project's own copy wins so that its pinned tool version and plugins are used.
+    """
+    dirs = [Path(python).parent] if python else []
+    dirs.append(Path(sys.executable).parent)
+    for folder in dirs:
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
     return shutil.which(name)
+
+
+_VERSIONS: dict[tuple[str, ...], str] = {}
+
+
+def tool_version(cmd: Sequence[str]) -> str:
+    """First line of `cmd` (e.g. `ruff --version`), memoised for the life of the process."""
+    key = tuple(cmd)
+    if key not in _VERSIONS:
+        res = run(key, timeout=60)
+        text = (res.stdout or res.stderr).strip().splitlines()
+        _VERSIONS[key] = text[0].strip() if text and res.returncode == 0 else "unknown"
+    return _VERSIONS[key]
 
 
 def run(

@@ -61,3 +61,16 @@ def select(
             continue
         picked.append(root / rel)
     return picked
+
+
+def relative(root: Path, filename: str | None) -> str | None:
+    """A tool's (often absolute) filename as a repo-relative POSIX path."""
+    if not filename:
+        return None
+    path = Path(filename)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix().removeprefix("./")

@@ -1,0 +1,79 @@
+"""The `suture` command: sub-commands are registered here; errors are caught once, here."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from suture import __version__
+from suture.cli import baseline, crash, init, run, runs, schema
+from suture.errors import SutureError
+
+app = typer.Typer(
+    name="suture",
+    help=(
+        "Self-healing, compliance-grade CI/CD for healthcare software.\n\n"
+        "Runs your repository's quality and security gates (tests + coverage, lint, static "
+        "security analysis, secrets, vulnerable dependencies, infrastructure as code) through "
+        "the real tools, in parallel, cached, and records every run.\n\n"
+        "Start with:  suture init && suture run"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"suture {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Self-healing, compliance-grade CI/CD for healthcare software."""
+
+
+init.register(app)
+run.register(app)
+runs.register(app)
+baseline.register(app)
+schema.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app and turn errors into messages and exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SutureError as exc:
+        typer.secho(f"error: {exc.message}", err=True, fg="red")
+        if exc.hint:
+            typer.echo(f"  hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; the run is recorded as error", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # an unexpected crash: keep what a bug report needs
+        path = crash.write_log(exc)
+        typer.secho(f"error: suture crashed: {type(exc).__name__}: {exc}", err=True, fg="red")
+        typer.echo(f"  a log with versions and the traceback is at {path}; please attach it to a "
+                   "bug report", err=True)
+        sys.exit(3)
+    else:
+        sys.exit(0)

@@ -1,0 +1,69 @@
+"""`suture run`: run the gates, show progress and a summary, write a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from suture import config as config_mod
+from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
+from suture.cli.render import LiveProgress, print_run
+from suture.model import RunStatus
+from suture.pipeline.execute import RunOptions, run_pipeline
+from suture.pipeline.plan import plan
+from suture.pipeline.reports import Format, render
+from suture.store import open_store
+
+EXIT_CODES = {RunStatus.PASSED: 0, RunStatus.FAILED: 1, RunStatus.ERROR: 3}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `run` command."""
+    app.command(
+        "run",
+        help=(
+            "Run the gates in suture.yml and record the run.\n\n"
+            "Exit code: 0 all gates passed, 1 a gate failed, 2 configuration or usage error, "
+            "3 a gate could not run (tool missing, crashed, timed out) or suture crashed.\n\n"
+            "Examples:\n\n"
+            "  suture run\n\n"
+            "  suture run --format sarif -o suture.sarif\n\n"
+            "  suture run -g tests -g lint --no-cache"
+        ),
+    )(run_command)
+
+
+def run_command(
+    fmt: Format = typer.Option(Format.text, "--format", "-f",
+                               help="Report format written to -o (or stdout)."),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Write the report to this file."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every gate even if unchanged."),
+    gate: list[str] = typer.Option([], "--gate", "-g",
+                                   help="Run only this gate (and what it needs); repeatable."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1,
+                                    help="Gates run at once (default: CPU count)."),
+    config_path: Path | None = typer.Option(None, "--config", "-c",
+                                            help="Config file (default: suture.yml at the root)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show warnings and notes too."),
+    root: Path | None = ROOT_OPTION,
+) -> None:
+    """Run the gates in suture.yml and record the run."""
+    top = resolve_root(root)
+    cfg = config_mod.load(top, config_path)
+    graph = plan(cfg, gate)
+    store = open_store(top)
+    options = RunOptions(use_cache=not no_cache, only=tuple(gate), jobs=jobs)
+    err_console.print(f"suture: running {len(graph)} gate(s) in {top}")
+    with LiveProgress(err_console, len(graph)) as progress:
+        result = run_pipeline(top, cfg, store, options, progress)
+    if output is not None:
+        output.write_text(render(result, fmt), encoding="utf-8")
+        err_console.print(f"wrote {fmt.value} report to {output}")
+    if output is None and fmt != Format.text:
+        typer.echo(render(result, fmt), nl=False)  # stdout carries the report alone
+        print_run(err_console, result, verbose)
+    else:
+        print_run(out_console, result, verbose)
+    raise typer.Exit(EXIT_CODES[result.status])
