@@ -29,25 +29,36 @@ def _git(root: Path, *args: str) -> proc.CmdResult:
 
 
 def find_root(start: Path) -> Path:
-    """The top of the git repository containing `start`; NotARepositoryError outside one."""
+    """The project suture works on: the nearest folder with a suture.yml at or above `start`
+    within its git repository (so a monorepo's sub-projects work), else the repository's top.
+
+    Raises NotARepositoryError outside a git repository.
+    """
     if not start.is_dir():
-        raise NotARepositoryError(f"{start}: no such directory")
+        raise NotARepositoryError(f"{start}: no such directory", hint="check --root")
     res = _git(start, "rev-parse", "--show-toplevel")
     if res.returncode != 0:
         raise NotARepositoryError(
             f"{start} is not inside a git repository",
             hint="run suture from your repository, pass --root, or `git init` first",
         )
-    return Path(res.stdout.strip())
+    top = Path(res.stdout.strip()).resolve()
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "suture.yml").is_file():
+            return folder
+        if folder == top:
+            break
+    return top
 
 
 def state(root: Path) -> RepoState:
     """Commit, branch and dirty flag of the repository at `root`."""
     head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
     branch = _git(root, "symbolic-ref", "-q", "--short", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=normal")
+    status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
     dirty_lines = [
-        line for line in status.stdout.splitlines() if not line[3:].startswith(".suture/")
+        line for line in status.stdout.splitlines() if "/.suture/" not in "/" + line[3:]
     ]
     return RepoState(
         root=root,

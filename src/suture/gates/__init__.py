@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from suture.gates.command import CommandGate
+from suture.gates.iac import IacGate
 from suture.gates.interface import Gate
 from suture.gates.lint import LintGate
 from suture.gates.sast import SastGate
+from suture.gates.secrets import SecretsGate
 from suture.gates.tests import TestsGate
 
 # The one registry of gate kinds; order is the order `suture init` writes and docs list them.
@@ -13,6 +15,8 @@ GATES: dict[str, type[Gate]] = {
     "tests": TestsGate,
     "lint": LintGate,
     "sast": SastGate,
+    "secrets": SecretsGate,
+    "iac": IacGate,
     "command": CommandGate,
 }
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates .venv with suture, every gate's tool and the test dependencies. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[gates,dev]"
+# PostgreSQL server binaries for the store tests (the tests start their own server).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL server binaries (initdb, pg_ctl) not found; install postgresql" >&2
+  fi
+fi
