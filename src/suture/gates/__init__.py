@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from suture.gates.command import CommandGate
+from suture.gates.deps import DepsGate
 from suture.gates.iac import IacGate
 from suture.gates.interface import Gate
 from suture.gates.lint import LintGate
@@ -16,6 +17,7 @@ GATES: dict[str, type[Gate]] = {
     "lint": LintGate,
     "sast": SastGate,
     "secrets": SecretsGate,
+    "deps": DepsGate,
     "iac": IacGate,
     "command": CommandGate,
 }
