@@ -1,0 +1,150 @@
+"""The run database schema: SQLAlchemy 2 typed declarative tables for runs, stages and findings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Alembic's bookkeeping table; prefixed so suture can share a database with another app's Alembic.
+VERSION_TABLE = "suture_alembic_version"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite stores naive text, so we re-attach UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC; naive values are taken to be UTC already, as the design mandates."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        # SQLite has no time zones; stored naive UTC text also sorts correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return aware UTC whatever the server's session time zone is."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the store's tables."""
+
+
+class RunRow(Base):
+    """One pipeline run; `host`/`pid` name the writer so dead `running` runs can be found."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    root: Mapped[str] = mapped_column(Text)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(Text)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    config_digest: Mapped[str] = mapped_column(String(128), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    suture_version: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+
+    stages: Mapped[list[StageRow]] = relationship(
+        back_populates="run",
+        cascade="all, delete-orphan",
+        order_by="StageRow.position",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_status_started_at", "status", "started_at"),
+    )
+
+
+class StageRow(Base):
+    """The result of one gate within one run."""
+
+    __tablename__ = "stages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONDoc, default=dict)
+    tool_version: Mapped[str] = mapped_column(String(128), default="")
+    log: Mapped[str] = mapped_column(Text, default="")
+    cache_key: Mapped[str] = mapped_column(String(128), default="")
+
+    run: Mapped[RunRow] = relationship(back_populates="stages")
+    findings: Mapped[list[FindingRow]] = relationship(
+        back_populates="stage",
+        cascade="all, delete-orphan",
+        order_by="FindingRow.position",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        Index("ix_stages_run_id", "run_id"),
+        Index("ix_stages_name_status", "name", "status"),
+        Index("ix_stages_name_cache_key", "name", "cache_key"),
+    )
+
+
+class FindingRow(Base):
+    """One finding of one stage; every field of `suture.model.Finding`."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    rule_id: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    tool: Mapped[str] = mapped_column(String(128))
+    path: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[int | None] = mapped_column(Integer)
+    end_line: Mapped[int | None] = mapped_column(Integer)
+    cwe: Mapped[str | None] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(255), default="")
+    fix_hint: Mapped[str | None] = mapped_column(Text)
+    help_uri: Mapped[str | None] = mapped_column(Text)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    baselined: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    stage: Mapped[StageRow] = relationship(back_populates="findings")
+
+    __table_args__ = (
+        Index("ix_findings_stage_id", "stage_id"),
+        Index("ix_findings_fingerprint", "fingerprint"),
+    )
