@@ -60,10 +60,14 @@ def test_failures_coverage_and_location(calc_repo, gate_ctx):
 def test_ratchet_fails_when_coverage_drops(calc_repo, gate_ctx):
     calc_repo.write("tests/test_calc.py", TESTS.split("\n\ndef test_add_broken")[0] + "\n")
     gate = TestsGate("tests", TestsConfig(paths=["tests"], source=["calc"], min_coverage=50))
-    report = gate.run(gate_ctx(calc_repo.path, previous_metrics={"coverage": 100.0}))
-    rules = [f.rule_id for f in report.findings]
-    assert rules == ["coverage/ratchet"]
-    assert "fell from 100.00%" in report.findings[0].message
+    ctx = gate_ctx(calc_repo.path, previous_metrics={"coverage": 100.0})
+    report = gate.run(ctx)
+    assert report.findings == ()  # the threshold of 50% is met
+    (ratchet,) = gate.judge_history(ctx, report.metrics)
+    assert ratchet.rule_id == "coverage/ratchet"
+    assert "fell from 100.00%" in ratchet.message
+    assert gate.judge_history(gate_ctx(calc_repo.path, previous_metrics={"coverage": 75.0}),
+                              report.metrics) == ()
 
 
 def test_no_tests_collected(git_repo, gate_ctx):

@@ -52,7 +52,8 @@ schema.register(app)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app and turn errors into messages and exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns the code of `typer.Exit` instead of exiting.
+        code = app(args=argv, standalone_mode=False)
     except SutureError as exc:
         typer.secho(f"error: {exc.message}", err=True, fg="red")
         if exc.hint:
@@ -76,4 +77,4 @@ def main(argv: list[str] | None = None) -> None:
                    "bug report", err=True)
         sys.exit(3)
     else:
-        sys.exit(0)
+        sys.exit(code if isinstance(code, int) else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -14,8 +15,15 @@ ROOT_OPTION = typer.Option(
     show_default=False,
 )
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+def _console(stderr: bool) -> Console:
+    """A console that keeps CI logs readable: wide lines when not on a terminal."""
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal or os.environ.get("COLUMNS") else 160
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+err_console = _console(stderr=True)
+out_console = _console(stderr=False)
 
 
 def resolve_root(root: Path | None) -> Path:

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run_command(
-    fmt: Format = typer.Option(Format.text, "--format", "-f",
+    fmt: Format = typer.Option(Format.TEXT, "--format", "-f",
                                help="Report format written to -o (or stdout)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Write the report to this file."),
@@ -61,7 +61,7 @@ def run_command(
     if output is not None:
         output.write_text(render(result, fmt), encoding="utf-8")
         err_console.print(f"wrote {fmt.value} report to {output}")
-    if output is None and fmt != Format.text:
+    if output is None and fmt != Format.TEXT:
         typer.echo(render(result, fmt), nl=False)  # stdout carries the report alone
         print_run(err_console, result, verbose)
     else:

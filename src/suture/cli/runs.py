@@ -61,7 +61,7 @@ def list_runs(
 @runs_app.command("show")
 def show_run(
     run_id: str = typer.Argument(..., help="Run id, a unique prefix of one, or `last`."),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Report format."),
+    fmt: Format = typer.Option(Format.TEXT, "--format", "-f", help="Report format."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show warnings and notes too."),
     root: Path | None = ROOT_OPTION,
@@ -77,7 +77,7 @@ def show_run(
     if output is not None:
         output.write_text(render(run, fmt), encoding="utf-8")
         out_console.print(f"wrote {fmt.value} report to {output}")
-    elif fmt == Format.text:
+    elif fmt == Format.TEXT:
         print_run(out_console, run, verbose)
     else:
         typer.echo(render(run, fmt), nl=False)

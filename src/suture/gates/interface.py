@@ -87,6 +87,17 @@ class Gate(ABC):
         """Anything else the result depends on (installed packages, ratchet figure)."""
         return ""
 
+    # Rules whose findings depend on earlier runs, not on the inputs; see `judge_history`.
+    history_rules: ClassVar[frozenset[str]] = frozenset()
+
+    def judge_history(self, ctx: GateContext, metrics: dict[str, float]) -> tuple[Finding, ...]:
+        """Findings from comparing this result with earlier runs (e.g. a coverage ratchet).
+
+        Called on fresh and cached results alike, so a cached result is judged against today's
+        history; its findings must use `history_rules`.
+        """
+        return ()
+
     @abstractmethod
     def run(self, ctx: GateContext) -> GateReport:
         """Run the tool and turn its machine output into findings; raise ToolError if it can't."""

@@ -94,11 +94,15 @@ class SastGate(Gate):
         n = len(findings)
         return GateReport(
             findings=tuple(findings),
-            summary=f"{n} security issue{'s' * (n != 1)} in {len(targets)} files"
-            if n else f"no security issues in {len(targets)} files",
+            summary=f"{n} security issue{'s' * (n != 1)} in {_files(len(targets))}"
+            if n else f"no security issues in {_files(len(targets))}",
             metrics={"issues": float(n), "files": float(len(targets))},
             log=proc.clip(res.stderr),
         )
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' * (n != 1)}"
 
 
 def _has_bandit_table(pyproject: Path) -> bool:

@@ -77,13 +77,13 @@ class TestsGate(Gate):
         )
 
     def extra_cache_inputs(self, ctx: GateContext) -> str:
-        """The installed distributions of the project's environment, and the ratchet figure."""
+        """The installed distributions of the project's environment."""
         res = proc.run(
             (ctx.python, "-c", "import importlib.metadata as m, json; print(json.dumps(sorted("
              "f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))"),
             timeout=120,
         )
-        return f"{res.stdout.strip()}|{ctx.previous_metrics.get('coverage')}"
+        return res.stdout.strip()
 
     def run(self, ctx: GateContext) -> GateReport:
         """Run pytest under coverage, then read JUnit XML and coverage JSON."""
@@ -119,7 +119,7 @@ class TestsGate(Gate):
             ))
         if coverage is not None:
             metrics["coverage"] = coverage
-            findings += self._coverage_findings(ctx, coverage)
+            findings += self._threshold_findings(coverage)
         passed = suite.total - len(suite.failed) - suite.skipped
         summary = f"{passed} passed, {len(suite.failed)} failed"
         if suite.skipped:
@@ -141,7 +141,23 @@ class TestsGate(Gate):
         data = json.loads((out / "cov.json").read_text())
         return round(float(data["totals"]["percent_covered"]), 2)
 
-    def _coverage_findings(self, ctx: GateContext, coverage: float) -> list[Finding]:
+    history_rules = frozenset({"coverage/ratchet"})
+
+    def judge_history(self, ctx: GateContext, metrics: dict[str, float]) -> tuple[Finding, ...]:
+        """The ratchet: coverage may not fall below the last passing run's figure."""
+        coverage = metrics.get("coverage")
+        previous = ctx.previous_metrics.get("coverage")
+        if not self.config.ratchet or coverage is None or previous is None:
+            return ()
+        if coverage >= previous - _RATCHET_SLACK:
+            return ()
+        return (Finding(
+            rule_id="coverage/ratchet", level=Level.ERROR, tool="coverage",
+            message=f"coverage fell from {previous:.2f}% (last passing run) to {coverage:.2f}%",
+            fix_hint="cover the new or changed code with tests; set `ratchet: false` to allow",
+        ),)
+
+    def _threshold_findings(self, coverage: float) -> list[Finding]:
         found = []
         floor = self.config.min_coverage
         if floor is not None and coverage < floor:
@@ -150,13 +166,6 @@ class TestsGate(Gate):
                 message=f"coverage {coverage:.2f}% is below the threshold of {floor:g}%",
                 fix_hint="add tests for the uncovered lines (coverage report -m lists them), "
                 "or lower `gates.tests.min_coverage`",
-            ))
-        previous = ctx.previous_metrics.get("coverage")
-        if self.config.ratchet and previous is not None and coverage < previous - _RATCHET_SLACK:
-            found.append(Finding(
-                rule_id="coverage/ratchet", level=Level.ERROR, tool="coverage",
-                message=f"coverage fell from {previous:.2f}% (last passing run) to {coverage:.2f}%",
-                fix_hint="cover the new or changed code with tests; set `ratchet: false` to allow",
             ))
         return found
 

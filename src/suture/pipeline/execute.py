@@ -159,7 +159,7 @@ class _Runner:
                 if self.options.use_cache:
                     hit = self.store.find_cached_stage(name, key)
                     if hit is not None:
-                        return self._judge(gate, hit.model_copy(update={
+                        return self._judge(gate, ctx, hit.model_copy(update={
                             "cached": True, "duration_s": round(time.monotonic() - t0, 3)}))
             version = gate.tool_version(ctx)
             report = gate.run(ctx)
@@ -181,11 +181,13 @@ class _Runner:
             tool_version=version, log=report.log, cache_key=key,
             duration_s=round(time.monotonic() - t0, 3),
         )
-        return self._judge(gate, result)
+        return self._judge(gate, ctx, result)
 
-    def _judge(self, gate: Gate, result: StageResult) -> StageResult:
-        """Apply the baseline and decide passed/failed from the findings left."""
-        marked = baseline_mod.apply(self.baseline, result.findings)
+    def _judge(self, gate: Gate, ctx: GateContext, result: StageResult) -> StageResult:
+        """Judge against history, apply the baseline, decide passed/failed from what is left."""
+        kept = tuple(f for f in result.findings if f.rule_id not in gate.history_rules)
+        history = findings_mod.finish(self.root, gate.judge_history(ctx, dict(result.metrics)))
+        marked = baseline_mod.apply(self.baseline, kept + history)
         floor = _RANK[gate.config.fail_on]
         failing = [f for f in marked if not f.baselined and _RANK[f.level] >= floor]
         status = StageStatus.FAILED if failing else StageStatus.PASSED
