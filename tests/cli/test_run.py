@@ -30,7 +30,7 @@ def test_add():
 def project(git_repo):
     git_repo.write("calc.py", CLEAN_CODE)
     git_repo.write("tests/test_calc.py", CLEAN_TEST)
-    git_repo.write("tests/conftest.py", "import pathlib, sys\n\n"
+    git_repo.write("tests/conftest.py", "import pathlib\nimport sys\n\n"
                    "sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))\n")
     git_repo.write("suture.yml", """\
         gates:
@@ -188,7 +188,7 @@ def test_help_teaches_with_examples(suture_cli, tmp_path):
 def test_init_then_run(git_repo, suture_cli):
     git_repo.write("calc.py", CLEAN_CODE)
     git_repo.write("tests/test_calc.py", CLEAN_TEST)
-    git_repo.write("tests/conftest.py", "import pathlib, sys\n\n"
+    git_repo.write("tests/conftest.py", "import pathlib\nimport sys\n\n"
                    "sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))\n")
     res = suture_cli(git_repo.path, "init")
     assert res.code == 0 and "wrote suture.yml" in res.stdout
