@@ -11,7 +11,7 @@ from suture.gates.interface import Gate, GateContext
 _CHUNK = 1 << 20
 
 
-def cache_key(gate: Gate, ctx: GateContext) -> str:
+def cache_key(gate: Gate, ctx: GateContext, tool_version: str) -> str:
     """Digest of everything a gate's result depends on: its files, settings and tool version."""
     h = hashlib.sha256()
     head = {
@@ -19,7 +19,7 @@ def cache_key(gate: Gate, ctx: GateContext) -> str:
         "kind": gate.kind,
         "name": gate.name,
         "config": gate.config.model_dump(mode="json"),
-        "tool": gate.tool_version(ctx),
+        "tool": tool_version,
         "python": ctx.python,
         "extra": gate.extra_cache_inputs(ctx),
     }

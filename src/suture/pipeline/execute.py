@@ -17,7 +17,7 @@ from suture.config import SutureConfig
 from suture.errors import SutureError
 from suture.gates import GATES
 from suture.gates.interface import Gate, GateContext
-from suture.model import Finding, Level, Run, RunStatus, StageResult, StageStatus
+from suture.model import Level, Run, RunStatus, StageResult, StageStatus
 from suture.pipeline import baseline as baseline_mod
 from suture.pipeline import findings as findings_mod
 from suture.pipeline.cache import cache_key
@@ -154,14 +154,14 @@ class _Runner:
         key = ""
         version = ""
         try:
+            version = gate.tool_version(ctx)
             if gate.cacheable:
-                key = cache_key(gate, ctx)
+                key = cache_key(gate, ctx, version)
                 if self.options.use_cache:
                     hit = self.store.find_cached_stage(name, key)
                     if hit is not None:
                         return self._judge(gate, ctx, hit.model_copy(update={
                             "cached": True, "duration_s": round(time.monotonic() - t0, 3)}))
-            version = gate.tool_version(ctx)
             report = gate.run(ctx)
         except SutureError as exc:
             return StageResult(
@@ -193,7 +193,3 @@ class _Runner:
         status = StageStatus.FAILED if failing else StageStatus.PASSED
         return result.model_copy(update={"findings": marked, "status": status})
 
-
-def failing_findings(result: StageResult, fail_on: Level = Level.ERROR) -> list[Finding]:
-    """Findings of a stage that make it fail."""
-    return [f for f in result.findings if not f.baselined and _RANK[f.level] >= _RANK[fail_on]]
