@@ -99,3 +99,7 @@ class Run(Record):
     stages: tuple[StageResult, ...] = ()
     error: str | None = None
 
+    @property
+    def tool_versions(self) -> dict[str, str]:
+        """Stage name -> tool version for every stage that reported one."""
+        return {s.name: s.tool_version for s in self.stages if s.tool_version}

@@ -62,6 +62,9 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["NO_COLOR"] = "1"
     env.pop("FORCE_COLOR", None)
+    # When suture itself runs under coverage, its tools must not be measured into that data.
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START", "COVERAGE_FILE"):
+        env.pop(name, None)
     if extra:
         env.update(extra)
     return env
@@ -79,6 +82,18 @@ def find_tool(name: str, python: str | None = None) -> str | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return shutil.which(name)
+
+
+def require_tool(name: str, python: str | None = None, package: str | None = None) -> str:
+    """Like find_tool, but a missing tool is a ToolError saying what to install."""
+    found = find_tool(name, python)
+    if found is None:
+        raise ToolError(
+            f"{name} is not installed or not on PATH",
+            hint=f"pip install {package or name} (pip install 'suture[gates]' installs every "
+            "gate's tool)",
+        )
+    return found
 
 
 _VERSIONS: dict[tuple[str, ...], str] = {}

@@ -51,6 +51,6 @@ def test_input_files_cover_sources_and_config(git_repo, gate_ctx):
 
 
 def test_missing_ruff_is_a_tool_error(git_repo, gate_ctx, monkeypatch):
-    monkeypatch.setattr("suture.proc.find_tool", lambda name, python=None: None)
+    monkeypatch.setattr("suture.proc.find_tool", lambda name, python=None: None)  # no ruff anywhere
     with pytest.raises(ToolError, match="ruff is not installed"):
         LintGate("lint", LintConfig()).run(gate_ctx(git_repo.path))

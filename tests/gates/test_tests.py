@@ -101,3 +101,23 @@ def test_timeout_is_a_tool_error(git_repo, gate_ctx):
     gate = TestsGate("tests", TestsConfig(paths=["tests"], timeout=3))
     with pytest.raises(ToolError, match="timed out after 3s"):
         gate.run(gate_ctx(git_repo.path))
+
+
+def test_frames_in_a_virtualenv_inside_the_repo_are_not_the_location(git_repo, gate_ctx):
+    git_repo.write(".venv/lib/site-packages/thirdparty.py",
+                   "def boom():\n    raise ValueError('x')\n")
+    git_repo.write("tests/test_lib.py", """\
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).parents[1] / ".venv/lib/site-packages"))
+        import thirdparty
+
+
+        def test_boom():
+            thirdparty.boom()
+        """)
+    report = TestsGate("tests", TestsConfig(paths=["tests"], min_coverage=None)).run(
+        gate_ctx(git_repo.path))
+    (f,) = report.findings
+    assert (f.path, f.line) == ("tests/test_lib.py", 9)

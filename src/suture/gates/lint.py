@@ -36,10 +36,7 @@ class LintGate(Gate):
     config: LintConfig
 
     def _ruff(self, ctx: GateContext) -> str:
-        exe = proc.find_tool("ruff", ctx.python)
-        if exe is None:
-            raise ToolError("ruff is not installed", hint="pip install ruff (or 'suture[gates]')")
-        return exe
+        return proc.require_tool("ruff", ctx.python)
 
     def tool_version(self, ctx: GateContext) -> str:
         """ruff's version string."""

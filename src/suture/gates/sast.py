@@ -43,10 +43,7 @@ class SastGate(Gate):
     config: SastConfig
 
     def _bandit(self, ctx: GateContext) -> str:
-        exe = proc.find_tool("bandit", ctx.python)
-        if exe is None:
-            raise ToolError("bandit is not installed", hint="pip install bandit")
-        return exe
+        return proc.require_tool("bandit", ctx.python)
 
     def tool_version(self, ctx: GateContext) -> str:
         """bandit's version string."""

@@ -107,14 +107,7 @@ class SecretsGate(Gate):
         )
 
     def _tool(self, ctx: GateContext) -> str:
-        path = proc.find_tool(self.tool_name, ctx.python)
-        if path is None:
-            raise ToolError(
-                f"{self.tool_name} (detect-secrets) is not installed or not on PATH",
-                hint="pip install detect-secrets (pip install 'suture[gates]' installs every "
-                "gate's tool)",
-            )
-        return path
+        return proc.require_tool(self.tool_name, ctx.python, package="detect-secrets")
 
     def _baseline(self, root: Path) -> Path | None:
         if self.config.baseline is None:

@@ -179,8 +179,11 @@ def _test_finding(root: Path, case: junit.Case) -> Finding:
     for match in _LOCATION.finditer(case.details):
         candidate = match["path"]
         full = (root / candidate) if not Path(candidate).is_absolute() else Path(candidate)
-        if full.is_file() and root.resolve() in full.resolve().parents:
-            path, line = files.relative(root, str(full)), int(match["line"])
+        rel = files.relative(root, str(full))
+        # Project code only: a virtualenv inside the repository is not the project.
+        if (full.is_file() and root.resolve() in full.resolve().parents and rel
+                and not files.is_excluded(rel, ()) and "site-packages/" not in rel):
+            path, line = rel, int(match["line"])
     kind = "error" if case.outcome == "error" else "failed"
     return Finding(
         rule_id=f"tests/{kind}",

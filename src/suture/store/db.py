@@ -46,7 +46,7 @@ def normalise_url(url: str) -> str:
     except ArgumentError as exc:
         raise StoreError(
             f"the database URL {mask_url(url)} is not a valid SQLAlchemy URL",
-            hint=f"set {ENV_URL} to e.g. postgresql://user:password@host:5432/suture",
+            hint=f"set {ENV_URL} to e.g. postgresql://suture@db.example:5432/suture",
         ) from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise StoreError(

@@ -181,4 +181,4 @@ def _parse(where: str, raw: bytes) -> dict[str, Any]:
 
 def _load_yaml(raw: bytes) -> Any:
     # BaseLoader builds only str/list/dict: as safe as safe_load, without type guessing.
-    return yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506
+    return yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506  # nosec B506: BaseLoader, no objects

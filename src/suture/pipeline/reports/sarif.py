@@ -30,7 +30,7 @@ TOOL_URIS = {
     "coverage": "https://coverage.readthedocs.io/",
     "ruff": "https://docs.astral.sh/ruff/",
     "bandit": "https://bandit.readthedocs.io/",
-    "detect-secrets": "https://github.com/Yelp/detect-secrets",
+    "detect-secrets": "https://github.com/Yelp/detect-secrets",  # pragma: allowlist secret
     "pip-audit": "https://github.com/pypa/pip-audit",
     "checkov": "https://www.checkov.io/",
     "suture-osv": "https://osv.dev/",
