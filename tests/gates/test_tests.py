@@ -121,3 +121,9 @@ def test_frames_in_a_virtualenv_inside_the_repo_are_not_the_location(git_repo, g
         gate_ctx(git_repo.path))
     (f,) = report.findings
     assert (f.path, f.line) == ("tests/test_lib.py", 9)
+
+
+def test_missing_tests_folder_is_a_clear_error(git_repo, gate_ctx):
+    git_repo.write("app.py", "x = 1\n")
+    with pytest.raises(ToolError, match="test path tests does not exist"):
+        TestsGate("tests", TestsConfig(paths=["tests"])).run(gate_ctx(git_repo.path))

@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
 
 
-@runs_app.callback()
+@runs_app.callback(
+    help="List recent runs, newest first, or show one with `suture runs show`.\n\n"
+    "Examples:\n\n  suture runs\n\n  suture runs --status failed -n 5\n\n"
+    "  suture runs show last --format html -o report.html",
+)
 def list_runs(
     ctx: typer.Context,
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
@@ -58,7 +62,11 @@ def list_runs(
     out_console.print(table)
 
 
-@runs_app.command("show")
+@runs_app.command(
+    "show",
+    help="Show one run: the summary, or a report in any format.\n\nExamples:\n\n"
+    "  suture runs show 3fa2c1\n\n  suture runs show last --format sarif -o suture.sarif",
+)
 def show_run(
     run_id: str = typer.Argument(..., help="Run id, a unique prefix of one, or `last`."),
     fmt: Format = typer.Option(Format.TEXT, "--format", "-f", help="Report format."),

@@ -88,6 +88,12 @@ class TestsGate(Gate):
     def run(self, ctx: GateContext) -> GateReport:
         """Run pytest under coverage, then read JUnit XML and coverage JSON."""
         self.tool_version(ctx)
+        missing = [p for p in self.config.paths if not (ctx.root / p).exists()]
+        if missing:
+            raise ToolError(
+                f"test path {', '.join(missing)} does not exist in {ctx.root}",
+                hint="fix `gates.tests.paths` in suture.yml, or add the tests",
+            )
         with tempfile.TemporaryDirectory(prefix="suture-tests-") as tmp:
             out = Path(tmp)
             env = {"COVERAGE_FILE": str(out / ".coverage")}
