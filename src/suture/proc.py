@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,17 +99,74 @@ def require_tool(name: str, python: str | None = None, package: str | None = Non
     return found
 
 
-_VERSIONS: dict[tuple[str, ...], str] = {}
+_VERSIONS: dict[str, str] = {}
+_VERSIONS_LOCK = threading.Lock()
 
 
-def tool_version(cmd: Sequence[str]) -> str:
-    """First line of `cmd` (e.g. `ruff --version`), memoised for the life of the process."""
-    key = tuple(cmd)
-    if key not in _VERSIONS:
-        res = run(key, timeout=60)
-        text = (res.stdout or res.stderr).strip().splitlines()
-        _VERSIONS[key] = text[0].strip() if text and res.returncode == 0 else "unknown"
-    return _VERSIONS[key]
+def tool_version(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """The stripped output of a version command such as `ruff --version`.
+
+    Memoised in memory and on disk, keyed by the executable's path, size and modification time
+    (a reinstall rewrites it), because some tools take seconds just to print their version.
+    Raises ToolError when the command fails.
+    """
+    cmd = tuple(str(c) for c in cmd)
+    key = _version_key(cmd)
+    with _VERSIONS_LOCK:
+        if key not in _VERSIONS:
+            _VERSIONS.update(_read_version_cache())
+        known = _VERSIONS.get(key)
+    if known is not None:
+        return known
+    res = run(cmd, timeout=120, env=env)
+    text = (res.stdout or res.stderr).strip()
+    if res.returncode != 0 or not text:
+        raise ToolError(f"{' '.join(cmd)} failed", hint=res.describe())
+    with _VERSIONS_LOCK:
+        _VERSIONS[key] = text
+        _write_version_cache(_VERSIONS)
+    return text
+
+
+def _version_key(cmd: tuple[str, ...]) -> str:
+    exe = Path(cmd[0])
+    try:
+        st = exe.stat()
+        ident = f"{exe.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    except OSError:
+        ident = cmd[0]
+    return f"{ident}|{' '.join(cmd[1:])}"
+
+
+def _version_cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "suture" / "tool-versions.json"
+
+
+def _read_version_cache() -> dict[str, str]:
+    try:
+        data = json.loads(_version_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_version_cache(versions: dict[str, str]) -> None:
+    """Best effort: a read-only home only costs the next run a few seconds."""
+    path = _version_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(versions, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE_LOCK = threading.Lock()
+# Set by stop_all(): gates still finishing in worker threads may not start new tools.
+_STOPPING = threading.Event()
 
 
 def run(
@@ -119,36 +179,66 @@ def run(
 ) -> CmdResult:
     """Run a command to completion and return its result; never raises on a non-zero exit.
 
-    Raises ToolError when the program is missing and CmdTimeout when it runs too long.
+    Raises ToolError when the program is missing and CmdTimeout when it runs too long. Each
+    command gets its own process group, so a timeout or an interrupt stops its children too.
     """
     cmd = tuple(str(c) for c in cmd)
+    if _STOPPING.is_set():
+        raise ToolError(f"not starting {cmd[0]}: suture is stopping")
     start = time.monotonic()
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=tool_env(env),
-            input=input_text,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
+        child = subprocess.Popen(
+            cmd, cwd=cwd, env=tool_env(env), text=True, errors="replace",
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
     except FileNotFoundError as exc:
         raise ToolError(
             f"{cmd[0]} is not installed or not on PATH",
             hint=f"install it (pip install 'suture[gates]' installs every gate's tool): {exc}",
         ) from exc
-    except subprocess.TimeoutExpired as exc:
-        out = _text(exc.stdout)
-        err = _text(exc.stderr)
+    with _LIVE_LOCK:
+        _LIVE.add(child)
+    try:
+        stdout, stderr = child.communicate(input_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(child)
+        stdout, stderr = child.communicate()
         raise CmdTimeout(
             f"{' '.join(cmd)} timed out after {timeout:g}s",
             hint="raise the gate's `timeout:` in suture.yml, or make the tool faster\n"
-            + format_failure(cmd, None, out, err),
-        ) from exc
-    return CmdResult(cmd, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+            + format_failure(cmd, None, stdout, stderr),
+        ) from None
+    except BaseException:
+        _kill_group(child)
+        child.wait()
+        raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(child)
+    return CmdResult(cmd, child.returncode, stdout, stderr, time.monotonic() - start)
+
+
+def stop_all() -> int:
+    """Kill every tool still running (on Ctrl-C or SIGTERM); returns how many were stopped."""
+    _STOPPING.set()
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for child in live:
+        _kill_group(child)
+    return len(live)
+
+
+def allow_runs() -> None:
+    """Let tools start again after stop_all() (a library caller starting a new run)."""
+    _STOPPING.clear()
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        child.kill()
 
 
 def _text(data: bytes | str | None) -> str:

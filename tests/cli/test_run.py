@@ -153,16 +153,19 @@ def test_needs_skips_dependents_of_a_failed_gate(project, suture_cli):
     assert "skipped: needs first" in res.stderr
 
 
-def test_interrupted_run_is_recorded_as_error(project, suture_cli):
-    project.write("suture.yml", "gates:\n  slow:\n    kind: command\n    run: sleep 30\n")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_is_recorded_as_error(project, suture_cli, sig):
+    project.write("suture.yml", "gates:\n  slow:\n    kind: command\n    run: sleep 60\n")
     env = {**os.environ}
     env.pop("SUTURE_DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "suture", "run"], cwd=project.path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)
-    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
+    assert time.monotonic() - sent < 10  # the tool was stopped, not waited for
     listing = suture_cli(project.path, "runs")
     assert "error" in listing.stdout and "running" not in listing.stdout
 

@@ -56,3 +56,7 @@ def test_database_from_a_newer_suture_is_refused(tmp_path: Path) -> None:
 def test_migration_scripts_ship_inside_the_package() -> None:
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert list((migrate.MIGRATIONS_DIR / "versions").glob("0001_*.py"))
+
+
+def test_head_constant_matches_alembic_head():
+    assert migrate.head_revision() == migrate.HEAD_REVISION

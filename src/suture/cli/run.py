@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -34,6 +35,10 @@ def register(app: typer.Typer) -> None:
     )(run_command)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_command(
     fmt: Format = typer.Option(Format.TEXT, "--format", "-f",
                                help="Report format written to -o (or stdout)."),
@@ -55,6 +60,8 @@ def run_command(
     graph = plan(cfg, gate)
     store = open_store(top)
     options = RunOptions(use_cache=not no_cache, only=tuple(gate), jobs=jobs)
+    # CI systems cancel with SIGTERM: treat it like Ctrl-C so the run is recorded as error.
+    signal.signal(signal.SIGTERM, _interrupt)
     err_console.print(f"suture: running {len(graph)} gate(s) in {top}")
     with LiveProgress(err_console, len(graph)) as progress:
         result = run_pipeline(top, cfg, store, options, progress)

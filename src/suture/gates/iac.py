@@ -32,7 +32,6 @@ _OFFLINE_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 # checkov takes seconds to start, so its version is asked once per process and program.
-_VERSIONS: dict[str, str] = {}
 _SKIP_SYNTAX = {
     "terraform": "a `#checkov:skip={id}:<reason>` comment inside the resource block",
     "dockerfile": "a `#checkov:skip={id}:<reason>` comment in the Dockerfile",
@@ -78,14 +77,9 @@ class IacGate(Gate):
 
     def tool_version(self, ctx: GateContext) -> str:
         """checkov's version."""
-        exe = self._checkov(ctx)
-        if exe not in _VERSIONS:
-            res = proc.run([exe, "--version"], timeout=120, env=_OFFLINE_ENV)
-            lines = res.stdout.strip().splitlines()
-            if res.returncode != 0 or not lines:
-                raise ToolError(f"{exe} --version failed", hint=res.describe())
-            _VERSIONS[exe] = lines[-1].strip()
-        return f"checkov {_VERSIONS[exe]}"
+        text = proc.tool_version((self._checkov(ctx), "--version"), env=_OFFLINE_ENV)
+        # checkov may print warnings before the version; the version is the last line.
+        return f"checkov {text.splitlines()[-1].strip()}"
 
     def input_files(self, ctx: GateContext) -> Iterable[Path]:
         """The infrastructure files, plus checkov's config file when the project has one."""

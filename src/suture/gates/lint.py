@@ -40,7 +40,7 @@ class LintGate(Gate):
 
     def tool_version(self, ctx: GateContext) -> str:
         """ruff's version string."""
-        return proc.tool_version((self._ruff(ctx), "--version"))
+        return proc.tool_version((self._ruff(ctx), "--version")).splitlines()[0]
 
     def input_files(self, ctx: GateContext) -> Iterable[Path]:
         """Python sources under `paths` and ruff's configuration files."""

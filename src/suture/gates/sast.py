@@ -47,7 +47,7 @@ class SastGate(Gate):
 
     def tool_version(self, ctx: GateContext) -> str:
         """bandit's version string."""
-        return proc.tool_version((self._bandit(ctx), "--version"))
+        return proc.tool_version((self._bandit(ctx), "--version")).splitlines()[0]
 
     def input_files(self, ctx: GateContext) -> Iterable[Path]:
         """Python sources bandit will read, and pyproject.toml for its configuration."""

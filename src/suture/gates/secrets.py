@@ -54,7 +54,8 @@ class SecretsGate(Gate):
 
     def tool_version(self, ctx: GateContext) -> str:
         """detect-secrets' version (the `bc-detect-secrets` fork reports its own numbering)."""
-        return f"detect-secrets {proc.tool_version((self._tool(ctx), '--version'))}"
+        version = proc.tool_version((self._tool(ctx), "--version")).splitlines()[0]
+        return f"detect-secrets {version}"
 
     def input_files(self, ctx: GateContext) -> Iterable[Path]:
         """Every scanned file, plus the baseline."""

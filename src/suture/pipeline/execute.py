@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from suture import __version__, repo
+from suture import __version__, proc, repo
 from suture.config import SutureConfig
 from suture.errors import SutureError
 from suture.gates import GATES
@@ -70,6 +70,7 @@ def run_pipeline(
     state = repo.state(root)
     python = repo.project_python(root, config.settings.python)
     store.mark_stale_running()
+    proc.allow_runs()
     started = datetime.now(UTC)
     run = Run(
         run_id=uuid.uuid4().hex, status=RunStatus.RUNNING, root=str(root), commit=state.commit,
@@ -111,7 +112,8 @@ class _Runner:
         pending = dict(graph)
         running: dict[Future[StageResult], str] = {}
         jobs = self.options.jobs or self.config.settings.jobs or os.cpu_count() or 2
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suture-gate") as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="suture-gate")
+        try:
             while pending or running:
                 ready = [n for n, deps in pending.items() if all(d in results for d in deps)]
                 for name in ready:
@@ -130,6 +132,12 @@ class _Runner:
                     name = running.pop(fut)
                     results[name] = fut.result()
                     progress.stage_finished(results[name])
+        except BaseException:
+            # Interrupted: stop the tools now rather than wait for them to finish.
+            pool.shutdown(wait=False, cancel_futures=True)
+            proc.stop_all()
+            raise
+        pool.shutdown()
         return [results[n] for n in graph]
 
     def _skipped(self, name: str, blocked: list[str]) -> StageResult:

@@ -11,7 +11,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
@@ -52,7 +51,7 @@ def open_store(
     except SutureError:
         engine.dispose()
         raise
-    except (*_DB_ERRORS, CommandError) as exc:
+    except (*_DB_ERRORS, _alembic_error()) as exc:
         engine.dispose()
         raise store_error(exc, resolved, "open", busy_timeout_s) from exc
     return RunStore(engine, resolved, busy_timeout_s)
@@ -280,3 +279,11 @@ def _mark_error(row: RunRow, reason: str) -> None:
     row.error = convert.clean(reason)
     row.finished_at = now
     row.duration_s = max(0.0, (now - row.started_at).total_seconds())
+
+
+def _alembic_error() -> type[Exception]:
+    """Alembic's CommandError, imported only when a migration actually ran."""
+    import sys
+
+    module = sys.modules.get("alembic.util")
+    return getattr(module, "CommandError", SQLAlchemyError) if module else SQLAlchemyError

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -14,11 +15,13 @@ from suture.errors import ToolError
 from suture.gates.deps import osv_local
 from suture.gates.deps.osv import Match
 from suture.gates.deps.osv_local import HINT, LocalAdvisoryDB
-from suture.gates.deps.osv_online import OnlineAdvisoryDB
 from suture.gates.deps.pins import detect, environment_pins, read_pins
 from suture.gates.deps.records import Pin, PinSet, Unpinned
 from suture.gates.interface import Gate, GateConfig, GateContext, GateReport
 from suture.model import Finding, Level
+
+if TYPE_CHECKING:
+    from suture.gates.deps.osv_online import OnlineAdvisoryDB
 
 DB_ENV = "SUTURE_ADVISORY_DB"
 # The online lookup waits at most this long per request: a hung network must not hang CI.
@@ -179,6 +182,9 @@ class DepsGate(Gate):
                 raise ToolError("deps.source is `local` but no advisory database is set", hint=HINT)
             local = LocalAdvisoryDB(path)
             return local, local.lookup(pins)
+        # Imported here: httpx costs every command a tenth of a second, and most runs are offline.
+        from suture.gates.deps.osv_online import OnlineAdvisoryDB
+
         online = OnlineAdvisoryDB(timeout=min(ONLINE_TIMEOUT_S, ctx.timeout))
         try:
             return online, online.lookup(pins)
