@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,22 +76,18 @@ def project_python(root: Path, configured: str | None) -> str:
     `.venv`, then the interpreter running suture.
     """
     if configured:
-        path = Path(configured)
-        if not path.is_absolute() and os.sep in configured:
-            path = root / path
-        found = path if path.is_file() else None
-        if found is None:
-            from shutil import which
-
-            hit = which(configured)
-            found = Path(hit) if hit else None
+        if os.sep in configured:
+            path = Path(configured) if Path(configured).is_absolute() else root / configured
+            found = str(path) if path.is_file() else None
+        else:
+            found = shutil.which(configured)
         if found is None:
             raise ConfigError(
                 f"the configured Python '{configured}' does not exist",
                 hint="fix `python:` in suture.yml (a path relative to the repository, or a "
                 "command on PATH)",
             )
-        return str(found)
+        return found
     venv = os.environ.get("VIRTUAL_ENV")
     if venv and (Path(venv) / "bin" / "python").is_file():
         return str(Path(venv) / "bin" / "python")

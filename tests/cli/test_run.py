@@ -197,3 +197,27 @@ def test_init_then_run(git_repo, suture_cli):
     assert res.code == 0 and "wrote suture.yml" in res.stdout
     again = suture_cli(git_repo.path, "init")
     assert again.code == 2 and "--force" in again.stderr
+
+
+def test_usage_errors_exit_2_and_version(project, suture_cli):
+    bad = suture_cli(project.path, "run", "--format", "yaml")
+    assert bad.code == 2 and "yaml" in bad.stderr
+    unknown_gate = suture_cli(project.path, "run", "-g", "nope")
+    assert unknown_gate.code == 2 and "no gate named 'nope'" in unknown_gate.stderr
+    version = suture_cli(project.path, "--version")
+    assert version.code == 0 and version.stdout.startswith("suture ")
+
+
+def test_schema_command_prints_json_schema(project, suture_cli):
+    res = suture_cli(project.path, "schema")
+    schema = json.loads(res.stdout)
+    assert "gates" in schema["properties"] and schema["title"] == "suture.yml"
+
+
+def test_html_report_from_history(project, suture_cli, tmp_path):
+    suture_cli(project.path, "run", "-g", "lint")
+    out = tmp_path / "report.html"
+    res = suture_cli(project.path, "runs", "show", "last", "--format", "html", "-o", str(out))
+    assert res.code == 0
+    html = out.read_text()
+    assert html.lower().startswith("<!doctype html>") and "lint" in html

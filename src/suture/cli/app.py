@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from suture import __version__
 from suture.cli import baseline, crash, init, run, runs, schema
@@ -59,17 +59,17 @@ def main(argv: list[str] | None = None) -> None:
         if exc.hint:
             typer.echo(f"  hint: {exc.hint}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted (a run in progress is recorded as error)", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
-        typer.echo("interrupted; the run is recorded as error", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # usage errors: bad option values, unknown commands
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # an unexpected crash: keep what a bug report needs
         path = crash.write_log(exc)
         typer.secho(f"error: suture crashed: {type(exc).__name__}: {exc}", err=True, fg="red")
