@@ -103,3 +103,65 @@ class Run(Record):
     def tool_versions(self) -> dict[str, str]:
         """Stage name -> tool version for every stage that reported one."""
         return {s.name: s.tool_version for s in self.stages if s.tool_version}
+
+
+class Category(StrEnum):
+    """What kind of root cause a diagnosis found."""
+
+    REGRESSION = "regression"
+    FLAKY_TEST = "flaky-test"
+    MISSING_DEPENDENCY = "missing-dependency"
+    VULNERABLE_DEPENDENCY = "vulnerable-dependency"
+    INSECURE_CODE = "insecure-code"
+    LINT = "lint"
+    CONFIG_ERROR = "config-error"
+    ENVIRONMENT = "environment"
+    TEST_BUG = "test-bug"
+    TIMEOUT = "timeout"
+    UNKNOWN = "unknown"
+
+
+class EvidenceKind(StrEnum):
+    """What a piece of evidence is."""
+
+    LOG = "log"
+    CODE = "code"
+    COMMIT = "commit"
+    FINDING = "finding"
+    TEST = "test"
+    NOTE = "note"
+
+
+class Evidence(Record):
+    """One fact a why rests on: a log line, code at file:line, a commit, a finding, a test run."""
+
+    kind: EvidenceKind
+    text: str
+    path: str | None = None
+    line: int | None = None
+    commit: str | None = None
+    ref: str | None = None  # finding fingerprint or test id
+
+
+class Why(Record):
+    """One step of the 5-whys chain: a question, its answer, and what the answer rests on."""
+
+    question: str
+    answer: str
+    evidence: tuple[Evidence, ...] = ()
+    confidence: float = Field(1.0, ge=0, le=1)
+
+
+class Diagnosis(Record):
+    """Why one gate failed, down to a root cause a person can act on (or an escalation)."""
+
+    stage: str
+    category: Category
+    root_cause: str
+    culprit_commit: str | None = None
+    chain: tuple[Why, ...] = ()
+    confidence: float = Field(0.0, ge=0, le=1)
+    remedies: tuple[str, ...] = ()
+    escalated: bool = False
+    engine: str = "offline"
+    test_executions: int = 0
