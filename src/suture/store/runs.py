@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Select, select
+from pydantic import BaseModel
+from sqlalchemy import Engine, Select, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
 from suture.errors import StoreError, SutureError, UsageError
-from suture.model import Run, RunStatus, StageResult, StageStatus
+from suture.model import Diagnosis, Run, RunStatus, StageResult, StageStatus
 from suture.store import convert, migrate
 from suture.store.db import (
     DEFAULT_BUSY_TIMEOUT_S,
@@ -27,7 +28,7 @@ from suture.store.db import (
     store_error,
 )
 from suture.store.liveness import pid_alive, this_host
-from suture.store.tables import RunRow, StageRow
+from suture.store.tables import DiagnosisRow, LLMCallRow, RunRow, StageRow
 
 DEFAULT_STALE_AFTER_S = 24 * 3600.0
 _DB_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
@@ -207,6 +208,52 @@ class RunStore:
         return self._one_stage(query)
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def last_passing_commit(self, stage: str, before: datetime) -> str | None:
+        """The commit of the newest run before `before` in which `stage` passed."""
+        query = (
+            select(RunRow.commit)
+            .join(StageRow, StageRow.run_id == RunRow.id)
+            .where(StageRow.name == stage, StageRow.status == StageStatus.PASSED.value,
+                   RunRow.started_at < before, RunRow.commit.is_not(None))
+            .order_by(RunRow.started_at.desc())
+            .limit(1)
+        )
+        with self._read("read") as session:
+            return session.execute(query).scalar_one_or_none()
+
+    def save_diagnoses(self, run_id: str, diagnoses: Sequence[Diagnosis],
+                       calls: Sequence[BaseModel] = ()) -> None:
+        """Replace a run's diagnoses and append the LLM calls made for them, in one transaction."""
+        now = datetime.now(UTC)
+        with self._write(f"record the diagnosis of run {run_id} in") as session:
+            session.execute(delete(DiagnosisRow).where(DiagnosisRow.run_id == run_id))
+            for i, d in enumerate(diagnoses):
+                session.add(DiagnosisRow(
+                    run_id=run_id, position=i, stage=d.stage, category=d.category.value,
+                    engine=d.engine, created_at=now, payload=d.model_dump(mode="json"),
+                ))
+            for call in calls:
+                data = call.model_dump(mode="json")
+                session.add(LLMCallRow(
+                    run_id=run_id, provider=str(data.get("provider", "")),
+                    model=str(data.get("model", "")), outcome=str(data.get("outcome", "")),
+                    started_at=getattr(call, "started_at", now), payload=data,
+                ))
+
+    def get_diagnoses(self, run_id: str) -> list[Diagnosis]:
+        """The stored diagnoses of a run, in stage order (empty when it was never diagnosed)."""
+        query = (select(DiagnosisRow.payload).where(DiagnosisRow.run_id == run_id)
+                 .order_by(DiagnosisRow.position))
+        with self._read("read") as session:
+            return [Diagnosis.model_validate(p) for p in session.execute(query).scalars()]
+
+    def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
+        """The recorded LLM calls of a run, oldest first, as stored."""
+        query = (select(LLMCallRow.payload).where(LLMCallRow.run_id == run_id)
+                 .order_by(LLMCallRow.id))
+        with self._read("read") as session:
+            return list(session.execute(query).scalars())
 
     def _one_stage(self, query: Select[Any]) -> StageResult | None:
         with self._read("read") as session:

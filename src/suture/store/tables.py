@@ -148,3 +148,36 @@ class FindingRow(Base):
         Index("ix_findings_stage_id", "stage_id"),
         Index("ix_findings_fingerprint", "fingerprint"),
     )
+
+
+class DiagnosisRow(Base):
+    """One diagnosis of one failed stage of a run; the typed record is kept whole as JSON."""
+
+    __tablename__ = "diagnoses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+
+    __table_args__ = (Index("ix_diagnoses_run_id", "run_id"),)
+
+
+class LLMCallRow(Base):
+    """One request to an LLM provider: who, which model, the redacted prompt's digest, cost."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+
+    __table_args__ = (Index("ix_llm_calls_run_id", "run_id"),)
