@@ -18,6 +18,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from suture.errors import ConfigError
 from suture.gates import GATES
 from suture.gates.interface import GateConfig
+from suture.heal.context import WhySettings
 
 CONFIG_NAME = "suture.yml"
 
@@ -42,6 +43,8 @@ class Settings(BaseModel):
         description="Baseline file of accepted findings (`suture baseline` writes it); commit a "
         "path outside .suture/ to share it.",
     )
+    why: WhySettings = Field(default_factory=WhySettings,
+                             description="How `suture why` diagnoses failures.")
     gates: dict[str, Any] = Field(
         default_factory=dict,
         description="Gate name -> settings; the name is the gate kind unless `kind:` is set.",

@@ -149,7 +149,7 @@ class Why(Record):
     question: str
     answer: str
     evidence: tuple[Evidence, ...] = ()
-    confidence: float = Field(1.0, ge=0, le=1)
+    confidence: float = Field(default=1.0, ge=0, le=1)
 
 
 class Diagnosis(Record):
@@ -160,7 +160,7 @@ class Diagnosis(Record):
     root_cause: str
     culprit_commit: str | None = None
     chain: tuple[Why, ...] = ()
-    confidence: float = Field(0.0, ge=0, le=1)
+    confidence: float = Field(default=0.0, ge=0, le=1)
     remedies: tuple[str, ...] = ()
     escalated: bool = False
     engine: str = "offline"

@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import TyperException
 
 from suture import __version__
-from suture.cli import baseline, crash, init, run, runs, schema
+from suture.cli import baseline, crash, init, run, runs, schema, why
 from suture.errors import SutureError
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ def _root(
 init.register(app)
 run.register(app)
 runs.register(app)
+why.register(app)
 baseline.register(app)
 schema.register(app)
 

@@ -30,8 +30,8 @@ def finish(root: Path, findings: Iterable[Finding]) -> tuple[Finding, ...]:
         base = "\x1f".join((f.tool, f.rule_id, f.path or "", seed))
         seen[base] += 1
         digest = hashlib.sha256(f"{base}\x1f{seen[base]}".encode()).hexdigest()[:32]
-        snippet = f.snippet if f.snippet is not None else _snippet(lines, f.line)
-        done.append(f.model_copy(update={"fingerprint": digest, "snippet": snippet}))
+        context = f.snippet if f.snippet is not None else snippet(lines, f.line)
+        done.append(f.model_copy(update={"fingerprint": digest, "snippet": context}))
     return tuple(done)
 
 
@@ -57,7 +57,8 @@ def _lines(root: Path, rel: str | None, cache: dict[str, list[str] | None]) -> l
     return cache[rel]
 
 
-def _snippet(lines: list[str] | None, line: int | None) -> str | None:
+def snippet(lines: list[str] | None, line: int | None) -> str | None:
+    """Lines around `line` (1-based) with numbers, the line itself marked with `>`."""
     if lines is None or not line or not 0 < line <= len(lines):
         return None
     lo, hi = max(1, line - SNIPPET_CONTEXT), min(len(lines), line + SNIPPET_CONTEXT)

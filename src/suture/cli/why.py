@@ -1,0 +1,123 @@
+"""`suture why`: the 5-whys diagnosis of a failed run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from suture import config as config_mod
+from suture import repo
+from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
+from suture.errors import UsageError
+from suture.heal.context import DiagnoseContext
+from suture.heal.diagnose import diagnose
+from suture.model import SCHEMA_VERSION, Diagnosis, Run, RunStatus
+from suture.store import RunStore, open_store
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `why` command."""
+    app.command(
+        "why",
+        help="Explain why a run failed: for each failed gate, a chain of whys with evidence "
+        "(log lines, code, commits, findings, test runs) ending in a root cause and remedies, "
+        "or an escalation when the evidence runs out. Re-runs failing tests in isolation to "
+        "spot flakes and bisects the commits since the last passing run in disposable git "
+        "worktrees; your working tree is never touched.\n\n"
+        "Exit code: 0 every failure explained, 1 some need a person (escalated), 2 usage.\n\n"
+        "Examples:\n\n  suture why\n\n  suture why 3fa2c1 --json\n\n"
+        "  suture why --base origin/main",
+    )(why_command)
+
+
+def why_command(
+    run_id: str | None = typer.Argument(None, help="Run id or prefix; default: the last run."),
+    as_json: bool = typer.Option(False, "--json", help="Print the machine-readable diagnosis."),
+    base: str | None = typer.Option(None, "--base",
+                                    help="Known-good ref to bisect from (default: the commit of "
+                                    "the last passing run)."),
+    root: Path | None = ROOT_OPTION,
+) -> None:
+    """Diagnose a failed run."""
+    top = resolve_root(root)
+    store = open_store(top)
+    run = _pick_run(store, run_id)
+    if run.status == RunStatus.PASSED:
+        out_console.print(f"run {run.run_id[:12]} passed; nothing to diagnose")
+        raise typer.Exit(0)
+    diagnoses = diagnose_and_store(top, store, run, base)
+    if as_json:
+        typer.echo(json.dumps(to_json(run, diagnoses), indent=2))
+    else:
+        print_diagnoses(out_console, run, diagnoses)
+    raise typer.Exit(1 if any(d.escalated for d in diagnoses) else 0)
+
+
+def diagnose_and_store(root: Path, store: RunStore, run: Run, base: str | None) -> list[Diagnosis]:
+    """Run the engine on a run and keep the result with it."""
+    cfg = config_mod.load(root)
+    ctx = DiagnoseContext(root=root, run=run, store=store,
+                          python=repo.project_python(root, cfg.settings.python),
+                          settings=cfg.settings.why, base_ref=base)
+    with err_console.status(f"diagnosing run {run.run_id[:12]}"):
+        diagnoses = diagnose(ctx)
+    store.save_diagnoses(run.run_id, diagnoses)
+    return diagnoses
+
+
+def _pick_run(store: RunStore, run_id: str | None) -> Run:
+    if run_id:
+        return store.get_run(run_id)
+    latest = store.list_runs(limit=1)
+    if not latest:
+        raise UsageError("no runs recorded yet", hint="run `suture run` first")
+    return store.get_run(latest[0].run_id)
+
+
+def to_json(run: Run, diagnoses: list[Diagnosis]) -> dict[str, object]:
+    """The `suture why --json` contract."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "diagnoses": [
+            {
+                "stage": d.stage, "category": d.category.value, "root_cause": d.root_cause,
+                "culprit_commit": d.culprit_commit, "confidence": d.confidence,
+                "escalated": d.escalated, "engine": d.engine,
+                "test_executions": d.test_executions,
+                "chain": [w.model_dump(mode="json") for w in d.chain],
+                "remedies": list(d.remedies),
+            }
+            for d in diagnoses
+        ],
+    }
+
+
+def print_diagnoses(console: Console, run: Run, diagnoses: list[Diagnosis]) -> None:
+    """Each failed gate: the chain of whys with evidence, the root cause, the remedies."""
+    if not diagnoses:
+        console.print(f"run {run.run_id[:12]}: no failed gate to explain")
+        return
+    for d in diagnoses:
+        style = "bold magenta" if d.escalated else "bold red"
+        console.print(f"\n[{style}]{escape(d.stage)}[/]: [bold]{d.category.value}[/] "
+                      f"(confidence {d.confidence:.0%}{', escalated' if d.escalated else ''})")
+        for i, why in enumerate(d.chain, 1):
+            console.print(f"  {i}. [bold]{escape(why.question)}[/]")
+            console.print(f"     {escape(why.answer)}")
+            for ev in why.evidence:
+                where = f"{ev.path}:{ev.line} " if ev.path and ev.line else ""
+                for n, line in enumerate(ev.text.splitlines()[:12]):
+                    prefix = f"[dim]{ev.kind.value}[/] {escape(where)}" if n == 0 else " " * 4
+                    console.print(f"       {prefix}[dim]{escape(line)}[/]", soft_wrap=True)
+        console.print(f"  [bold]root cause:[/] {escape(d.root_cause)}")
+        if d.culprit_commit:
+            console.print(f"  [bold]culprit:[/] {d.culprit_commit}")
+        if d.test_executions:
+            console.print(f"  [dim]test executions spent: {d.test_executions}[/]")
+        for r in d.remedies:
+            console.print(f"  - {escape(r)}")
