@@ -131,3 +131,10 @@ def test_tool_error_is_environment(git_repo, suture_cli):
     suture_cli(git_repo.path, "run")
     d = json.loads(suture_cli(git_repo.path, "why", "--json").stdout)["diagnoses"][0]
     assert d["category"] == "environment"
+
+
+def test_run_with_why_explains_the_failure(history, suture_cli):
+    repo, shas = history
+    res = suture_cli(repo.path, "run", "--why")
+    assert res.code == 1
+    assert "root cause:" in res.stdout and shas[3][:10] in res.stdout

@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
             "Examples:\n\n"
             "  suture run\n\n"
             "  suture run --format sarif -o suture.sarif\n\n"
-            "  suture run -g tests -g lint --no-cache"
+            "  suture run -g tests -g lint --no-cache\n\n"
+            "  suture run --why          # explain any failure (5 whys)"
         ),
     )(run_command)
 
@@ -52,6 +53,7 @@ def run_command(
     config_path: Path | None = typer.Option(None, "--config", "-c",
                                             help="Config file (default: suture.yml at the root)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show warnings and notes too."),
+    why: bool = typer.Option(False, "--why", help="Diagnose failed gates (as `suture why`)."),
     root: Path | None = ROOT_OPTION,
 ) -> None:
     """Run the gates in suture.yml and record the run."""
@@ -73,4 +75,9 @@ def run_command(
         print_run(err_console, result, verbose)
     else:
         print_run(out_console, result, verbose)
+    if why and result.status != RunStatus.PASSED:
+        from suture.cli.why import diagnose_and_store, print_diagnoses
+
+        console = err_console if output is None and fmt != Format.TEXT else out_console
+        print_diagnoses(console, result, diagnose_and_store(top, store, result, None))
     raise typer.Exit(EXIT_CODES[result.status])
