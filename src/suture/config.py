@@ -19,6 +19,7 @@ from suture.errors import ConfigError
 from suture.gates import GATES
 from suture.gates.interface import GateConfig
 from suture.heal.context import WhySettings
+from suture.llm.settings import LLMSettings
 
 CONFIG_NAME = "suture.yml"
 
@@ -45,6 +46,8 @@ class Settings(BaseModel):
     )
     why: WhySettings = Field(default_factory=WhySettings,
                              description="How `suture why` diagnoses failures.")
+    llm: LLMSettings = Field(default_factory=LLMSettings,
+                             description="The LLM `suture why` may ask (offline by default).")
     gates: dict[str, Any] = Field(
         default_factory=dict,
         description="Gate name -> settings; the name is the gate kind unless `kind:` is set.",

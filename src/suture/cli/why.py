@@ -15,6 +15,12 @@ from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_roo
 from suture.errors import UsageError
 from suture.heal.context import DiagnoseContext
 from suture.heal.diagnose import diagnose
+from suture.heal.llm_why import deepen
+from suture.llm.gateway import Gateway
+from suture.llm.interface import CallOutcome, LLMCall, ProviderError
+from suture.llm.providers import make_provider
+from suture.llm.redact import Redactor
+from suture.llm.settings import LLMSettings
 from suture.model import SCHEMA_VERSION, Diagnosis, Run, RunStatus
 from suture.store import RunStore, open_store
 
@@ -65,8 +71,35 @@ def diagnose_and_store(root: Path, store: RunStore, run: Run, base: str | None) 
                           settings=cfg.settings.why, base_ref=base)
     with err_console.status(f"diagnosing run {run.run_id[:12]}"):
         diagnoses = diagnose(ctx)
-    store.save_diagnoses(run.run_id, diagnoses)
+    calls: list[LLMCall] = []
+    if cfg.settings.llm.provider != "offline" and any(d.escalated for d in diagnoses):
+        diagnoses, calls = _ask_llm(ctx, cfg.settings.llm, diagnoses)
+    store.save_diagnoses(run.run_id, diagnoses, calls)
     return diagnoses
+
+
+def _ask_llm(ctx: DiagnoseContext, settings: LLMSettings,
+             diagnoses: list[Diagnosis]) -> tuple[list[Diagnosis], list[LLMCall]]:
+    """Deepen the escalated diagnoses with the configured LLM; offline results survive failure."""
+    try:
+        provider = make_provider(settings)
+    except ProviderError as exc:
+        err_console.print(f"[magenta]LLM not used: {escape(exc.message)}[/]"
+                          + (f" ({escape(exc.hint)})" if exc.hint else ""))
+        return diagnoses, []
+    if provider is None:
+        return diagnoses, []
+    gateway = Gateway(provider, Redactor().redact, settings)
+    stages = {s.name: s for s in ctx.run.stages}
+    out = []
+    with err_console.status(f"asking {provider.name} ({provider.model})"):
+        for d in diagnoses:
+            out.append(deepen(ctx, d, stages[d.stage], gateway) if d.escalated else d)
+    failed = [c for c in gateway.calls if c.outcome != CallOutcome.OK]
+    if failed and not any(c.outcome == CallOutcome.OK for c in gateway.calls):
+        err_console.print(f"[magenta]{provider.name} did not answer ({failed[-1].detail or ''}); "
+                          "showing the offline diagnosis[/]")
+    return out, list(gateway.calls)
 
 
 def _pick_run(store: RunStore, run_id: str | None) -> Run:
