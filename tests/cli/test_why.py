@@ -138,3 +138,15 @@ def test_run_with_why_explains_the_failure(history, suture_cli):
     res = suture_cli(repo.path, "run", "--why")
     assert res.code == 1
     assert "root cause:" in res.stdout and shas[3][:10] in res.stdout
+
+
+def test_no_tests_collected_is_a_config_error(git_repo, suture_cli):
+    git_repo.write("tests/helpers.py", "VALUE = 1\n")
+    git_repo.write("suture.yml", "gates:\n  tests:\n    paths: [tests]\n    min_coverage: null\n")
+    git_repo.commit("helpers but no tests")
+    assert suture_cli(git_repo.path, "run").code == 1
+    res = suture_cli(git_repo.path, "why", "--json")
+    assert res.code == 0, res.out
+    (d,) = json.loads(res.stdout)["diagnoses"]
+    assert d["category"] == "config-error"
+    assert "tests" in d["root_cause"] and not d["escalated"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
-
+from suture.llm.interface import CallOutcome, LLMCall
 from suture.model import (
     Category,
     Diagnosis,
@@ -16,14 +15,6 @@ from suture.model import (
     Why,
 )
 from tests.store import records
-
-
-class Call(BaseModel):
-    provider: str
-    model: str
-    outcome: str
-    started_at: datetime
-    input_tokens: int
 
 
 def _diagnosis(stage: str = "tests") -> Diagnosis:
@@ -41,11 +32,12 @@ def test_diagnoses_round_trip_and_replace(store):
     run = records.run()
     store.begin_run(run)
     store.finish_run(records.finished(run, RunStatus.FAILED, records.stage("tests")))
-    call = Call(provider="anthropic", model="claude", outcome="ok",
-                started_at=datetime(2026, 1, 1, tzinfo=UTC), input_tokens=10)
+    call = LLMCall(provider="anthropic", model="claude", outcome=CallOutcome.OK, attempt=1,
+                   prompt_digest="0" * 64, started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                   input_tokens=10)
     store.save_diagnoses(run.run_id, [_diagnosis()], [call])
     assert store.get_diagnoses(run.run_id) == [_diagnosis()]
-    assert store.llm_calls(run.run_id)[0]["provider"] == "anthropic"
+    assert store.llm_calls(run.run_id) == [call]
     store.save_diagnoses(run.run_id, [_diagnosis("lint")])
     assert [d.stage for d in store.get_diagnoses(run.run_id)] == ["lint"]
     assert len(store.llm_calls(run.run_id)) == 1  # calls are appended, never replaced

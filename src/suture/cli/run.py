@@ -76,8 +76,10 @@ def run_command(
     else:
         print_run(out_console, result, verbose)
     if why and result.status != RunStatus.PASSED:
-        from suture.cli.why import diagnose_and_store, print_diagnoses
+        from suture.cli.why import diagnose_and_store, print_calls, print_diagnoses
 
         console = err_console if output is None and fmt != Format.TEXT else out_console
-        print_diagnoses(console, result, diagnose_and_store(top, store, result, None))
+        diagnoses, calls = diagnose_and_store(top, store, result, None)
+        print_diagnoses(console, result, diagnoses)
+        print_calls(console, calls)
     raise typer.Exit(EXIT_CODES[result.status])

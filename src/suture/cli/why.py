@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         "worktrees; your working tree is never touched.\n\n"
         "Exit code: 0 every failure explained, 1 some need a person (escalated), 2 usage.\n\n"
         "Examples:\n\n  suture why\n\n  suture why 3fa2c1 --json\n\n"
-        "  suture why --base origin/main",
+        "  suture why --base origin/main\n\n  suture why --again   # re-diagnose a run",
     )(why_command)
 
 
@@ -46,6 +46,8 @@ def why_command(
     base: str | None = typer.Option(None, "--base",
                                     help="Known-good ref to bisect from (default: the commit of "
                                     "the last passing run)."),
+    again: bool = typer.Option(False, "--again",
+                               help="Diagnose anew even if the run was diagnosed before."),
     root: Path | None = ROOT_OPTION,
 ) -> None:
     """Diagnose a failed run."""
@@ -55,16 +57,25 @@ def why_command(
     if run.status == RunStatus.PASSED:
         out_console.print(f"run {run.run_id[:12]} passed; nothing to diagnose")
         raise typer.Exit(0)
-    diagnoses = diagnose_and_store(top, store, run, base)
+    stored = [] if again or base else store.get_diagnoses(run.run_id)
+    calls: list[LLMCall] = []
+    if stored:
+        err_console.print(f"run {run.run_id[:12]} was diagnosed earlier; showing that diagnosis "
+                          "(--again to diagnose anew)")
+        diagnoses = stored
+    else:
+        diagnoses, calls = diagnose_and_store(top, store, run, base)
     if as_json:
-        typer.echo(json.dumps(to_json(run, diagnoses), indent=2))
+        typer.echo(json.dumps(to_json(run, diagnoses, calls), indent=2))
     else:
         print_diagnoses(out_console, run, diagnoses)
+        print_calls(out_console, calls)
     raise typer.Exit(1 if any(d.escalated for d in diagnoses) else 0)
 
 
-def diagnose_and_store(root: Path, store: RunStore, run: Run, base: str | None) -> list[Diagnosis]:
-    """Run the engine on a run and keep the result with it."""
+def diagnose_and_store(root: Path, store: RunStore, run: Run,
+                       base: str | None) -> tuple[list[Diagnosis], list[LLMCall]]:
+    """Run the engine on a run and keep the result, and any LLM calls it made, with it."""
     cfg = config_mod.load(root)
     ctx = DiagnoseContext(root=root, run=run, store=store,
                           python=repo.project_python(root, cfg.settings.python),
@@ -75,7 +86,7 @@ def diagnose_and_store(root: Path, store: RunStore, run: Run, base: str | None) 
     if cfg.settings.llm.provider != "offline" and any(d.escalated for d in diagnoses):
         diagnoses, calls = _ask_llm(ctx, cfg.settings.llm, diagnoses)
     store.save_diagnoses(run.run_id, diagnoses, calls)
-    return diagnoses
+    return diagnoses, calls
 
 
 def _ask_llm(ctx: DiagnoseContext, settings: LLMSettings,
@@ -111,7 +122,8 @@ def _pick_run(store: RunStore, run_id: str | None) -> Run:
     return store.get_run(latest[0].run_id)
 
 
-def to_json(run: Run, diagnoses: list[Diagnosis]) -> dict[str, object]:
+def to_json(run: Run, diagnoses: list[Diagnosis],
+            calls: list[LLMCall] | None = None) -> dict[str, object]:
     """The `suture why --json` contract."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -127,6 +139,7 @@ def to_json(run: Run, diagnoses: list[Diagnosis]) -> dict[str, object]:
             }
             for d in diagnoses
         ],
+        "llm_calls": [c.model_dump(mode="json") for c in calls or ()],
     }
 
 
@@ -154,3 +167,18 @@ def print_diagnoses(console: Console, run: Run, diagnoses: list[Diagnosis]) -> N
             console.print(f"  [dim]test executions spent: {d.test_executions}[/]")
         for r in d.remedies:
             console.print(f"  - {escape(r)}")
+
+
+def print_calls(console: Console, calls: list[LLMCall]) -> None:
+    """One line on what asking the LLM cost this run, all diagnoses together."""
+    if not calls:
+        return
+    ok = sum(c.outcome == CallOutcome.OK for c in calls)
+    models = ", ".join(sorted({f"{c.provider} {c.model}" for c in calls}))
+    tokens_in = sum(c.input_tokens for c in calls)
+    tokens_out = sum(c.output_tokens for c in calls)
+    cost = sum(c.cost_usd for c in calls)
+    noun = "call" if len(calls) == 1 else "calls"
+    console.print(f"\n[dim]{len(calls)} LLM {noun} ({ok} answered) to {escape(models)}: "
+                  f"{tokens_in:,} tokens in, {tokens_out:,} out, ${cost:.4f}; "
+                  "prompts were redacted and are kept only as digests[/]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from suture import config as config_mod
 from suture import proc
 from suture.errors import SutureError
 from suture.heal import evidence
@@ -185,7 +186,39 @@ def _missing_dependency(stage: StageResult, chain: list[Why], module: str) -> Di
     )
 
 
+def _none_collected(ctx: DiagnoseContext, stage: StageResult, f: Finding) -> Diagnosis:
+    """pytest found nothing to run: the gate points at the wrong place or the tests are gone."""
+    configured = _test_paths(ctx, stage.name)
+    paths = ", ".join(configured) if configured else "pytest's default locations"
+    chain = [Why(question=f"Why did the {stage.name} gate fail?", answer=f.message,
+                 evidence=(evidence.finding_evidence(f),)),
+             Why(question="Why were no tests collected?",
+                 answer=f"the gate looks for tests in {paths} and pytest found no test "
+                 "functions there (test_*.py files with test_* functions)",
+                 evidence=(Evidence(kind=EvidenceKind.NOTE, path="suture.yml",
+                                    text=f"gates.{stage.name}.paths: {configured or '(unset)'}"),),
+                 confidence=0.8)]
+    return Diagnosis(
+        stage=stage.name, category=Category.CONFIG_ERROR, chain=tuple(chain), confidence=0.8,
+        root_cause=f"the {stage.name} gate collects no tests from {paths}",
+        remedies=(f.fix_hint or "point `gates.tests.paths` at the tests",
+                  "check that test files and functions are named test_*"),
+    )
+
+
+def _test_paths(ctx: DiagnoseContext, name: str) -> list[str]:
+    """The gate's configured test paths, read from the current suture.yml."""
+    try:
+        gate = config_mod.load(ctx.root).gates.get(name)
+    except SutureError:
+        return []
+    return [str(p) for p in getattr(gate, "paths", None) or []]
+
+
 def _coverage(ctx: DiagnoseContext, stage: StageResult) -> Diagnosis:
+    none = [f for f in stage.new_findings if f.rule_id == "tests/none-collected"]
+    if none:
+        return _none_collected(ctx, stage, none[0])
     cov = [f for f in stage.new_findings if f.rule_id.startswith("coverage/")]
     if not cov:
         return _escalate(stage, [Why(question=f"Why did the {stage.name} gate fail?",

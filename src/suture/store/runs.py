@@ -11,12 +11,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Engine, Select, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
 from suture.errors import StoreError, SutureError, UsageError
+from suture.llm.interface import LLMCall
 from suture.model import Diagnosis, Run, RunStatus, StageResult, StageStatus
 from suture.store import convert, migrate
 from suture.store.db import (
@@ -223,7 +223,7 @@ class RunStore:
             return session.execute(query).scalar_one_or_none()
 
     def save_diagnoses(self, run_id: str, diagnoses: Sequence[Diagnosis],
-                       calls: Sequence[BaseModel] = ()) -> None:
+                       calls: Sequence[LLMCall] = ()) -> None:
         """Replace a run's diagnoses and append the LLM calls made for them, in one transaction."""
         now = datetime.now(UTC)
         with self._write(f"record the diagnosis of run {run_id} in") as session:
@@ -234,11 +234,10 @@ class RunStore:
                     engine=d.engine, created_at=now, payload=d.model_dump(mode="json"),
                 ))
             for call in calls:
-                data = call.model_dump(mode="json")
                 session.add(LLMCallRow(
-                    run_id=run_id, provider=str(data.get("provider", "")),
-                    model=str(data.get("model", "")), outcome=str(data.get("outcome", "")),
-                    started_at=getattr(call, "started_at", now), payload=data,
+                    run_id=run_id, provider=call.provider, model=call.model,
+                    outcome=call.outcome.value, started_at=call.started_at,
+                    payload=call.model_dump(mode="json"),
                 ))
 
     def get_diagnoses(self, run_id: str) -> list[Diagnosis]:
@@ -248,12 +247,12 @@ class RunStore:
         with self._read("read") as session:
             return [Diagnosis.model_validate(p) for p in session.execute(query).scalars()]
 
-    def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
-        """The recorded LLM calls of a run, oldest first, as stored."""
+    def llm_calls(self, run_id: str) -> list[LLMCall]:
+        """The recorded LLM calls of a run, oldest first."""
         query = (select(LLMCallRow.payload).where(LLMCallRow.run_id == run_id)
                  .order_by(LLMCallRow.id))
         with self._read("read") as session:
-            return list(session.execute(query).scalars())
+            return [LLMCall.model_validate(p) for p in session.execute(query).scalars()]
 
     def _one_stage(self, query: Select[Any]) -> StageResult | None:
         with self._read("read") as session:
