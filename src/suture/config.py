@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from suture.errors import ConfigError
+from suture.fix.settings import FixSettings
 from suture.gates import GATES
 from suture.gates.interface import GateConfig
 from suture.heal.context import WhySettings
@@ -48,6 +49,8 @@ class Settings(BaseModel):
                              description="How `suture why` diagnoses failures.")
     llm: LLMSettings = Field(default_factory=LLMSettings,
                              description="The LLM `suture why` may ask (offline by default).")
+    fix: FixSettings = Field(default_factory=FixSettings,
+                             description="How `suture fix` repairs failed gates.")
     gates: dict[str, Any] = Field(
         default_factory=dict,
         description="Gate name -> settings; the name is the gate kind unless `kind:` is set.",

@@ -165,3 +165,36 @@ class Diagnosis(Record):
     escalated: bool = False
     engine: str = "offline"
     test_executions: int = 0
+
+
+class AttemptStatus(StrEnum):
+    """How one repair attempt ended."""
+
+    ACCEPTED = "accepted"  # verified and committed on the fix branch
+    REJECTED = "rejected"  # a candidate that failed a check; rolled back
+    ESCALATED = "escalated"  # nothing tried fixed the gate: a person must look
+
+
+class Check(Record):
+    """One verification check on a candidate: its name, verdict and a one-line detail."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class FixAttempt(Record):
+    """One remedy's candidate for one failed gate, or the escalation of that gate."""
+
+    stage: str
+    remedy: str
+    status: AttemptStatus
+    reason: str
+    summary: str = ""
+    commit: str | None = None
+    files: tuple[str, ...] = ()
+    diff: str = ""
+    checks: tuple[Check, ...] = ()
+    duration_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0

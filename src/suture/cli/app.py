@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import TyperException
 
 from suture import __version__
-from suture.cli import baseline, crash, init, run, runs, schema, why
+from suture.cli import baseline, crash, fix, init, run, runs, schema, why
 from suture.errors import SutureError
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ init.register(app)
 run.register(app)
 runs.register(app)
 why.register(app)
+fix.register(app)
 baseline.register(app)
 schema.register(app)
 

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
             "  suture run\n\n"
             "  suture run --format sarif -o suture.sarif\n\n"
             "  suture run -g tests -g lint --no-cache\n\n"
-            "  suture run --why          # explain any failure (5 whys)"
+            "  suture run --why          # explain any failure (5 whys)\n\n"
+            "  suture run --heal         # ... and repair it on a fix branch"
         ),
     )(run_command)
 
@@ -54,6 +55,9 @@ def run_command(
                                             help="Config file (default: suture.yml at the root)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show warnings and notes too."),
     why: bool = typer.Option(False, "--why", help="Diagnose failed gates (as `suture why`)."),
+    heal: bool = typer.Option(False, "--heal",
+                              help="Diagnose and fix failed gates (as `suture fix`); the fixes "
+                              "go on the branch suture/fix/<run>."),
     root: Path | None = ROOT_OPTION,
 ) -> None:
     """Run the gates in suture.yml and record the run."""
@@ -75,6 +79,16 @@ def run_command(
         print_run(err_console, result, verbose)
     else:
         print_run(out_console, result, verbose)
+    if heal and result.status == RunStatus.FAILED:
+        from suture.cli.fix import fix_and_store, print_report
+        from suture.cli.why import diagnose_and_store, print_diagnoses
+
+        console = err_console if output is None and fmt != Format.TEXT else out_console
+        diagnoses, _ = diagnose_and_store(top, store, result, None)
+        print_diagnoses(console, result, diagnoses)
+        report = fix_and_store(top, store, result)
+        print_report(console, report)
+        raise typer.Exit(1 if report.escalated else 0)
     if why and result.status != RunStatus.PASSED:
         from suture.cli.why import diagnose_and_store, print_calls, print_diagnoses
 

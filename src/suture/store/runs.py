@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
 from suture.errors import StoreError, SutureError, UsageError
 from suture.llm.interface import LLMCall
-from suture.model import Diagnosis, Run, RunStatus, StageResult, StageStatus
+from suture.model import Diagnosis, FixAttempt, Run, RunStatus, StageResult, StageStatus
 from suture.store import convert, migrate
 from suture.store.db import (
     DEFAULT_BUSY_TIMEOUT_S,
@@ -28,7 +28,7 @@ from suture.store.db import (
     store_error,
 )
 from suture.store.liveness import pid_alive, this_host
-from suture.store.tables import DiagnosisRow, LLMCallRow, RunRow, StageRow
+from suture.store.tables import DiagnosisRow, FixAttemptRow, LLMCallRow, RunRow, StageRow
 
 DEFAULT_STALE_AFTER_S = 24 * 3600.0
 _DB_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
@@ -253,6 +253,35 @@ class RunStore:
                  .order_by(LLMCallRow.id))
         with self._read("read") as session:
             return [LLMCall.model_validate(p) for p in session.execute(query).scalars()]
+
+    def save_llm_calls(self, run_id: str, calls: Sequence[LLMCall]) -> None:
+        """Append LLM calls made for a run outside a diagnosis (e.g. by `suture fix`)."""
+        with self._write(f"record the LLM calls of run {run_id} in") as session:
+            for call in calls:
+                session.add(LLMCallRow(
+                    run_id=run_id, provider=call.provider, model=call.model,
+                    outcome=call.outcome.value, started_at=call.started_at,
+                    payload=call.model_dump(mode="json"),
+                ))
+
+    def save_fix_attempts(self, run_id: str, attempts: Sequence[FixAttempt],
+                          branch: str | None) -> None:
+        """Append one `suture fix` session's attempts for a run, in one transaction."""
+        now = datetime.now(UTC)
+        with self._write(f"record the repair attempts of run {run_id} in") as session:
+            for a in attempts:
+                session.add(FixAttemptRow(
+                    run_id=run_id, stage=a.stage, remedy=a.remedy, status=a.status.value,
+                    branch=branch if a.commit else None, commit=a.commit, created_at=now,
+                    payload=a.model_dump(mode="json"),
+                ))
+
+    def fix_attempts(self, run_id: str) -> list[FixAttempt]:
+        """Every recorded repair attempt of a run, oldest first."""
+        query = (select(FixAttemptRow.payload).where(FixAttemptRow.run_id == run_id)
+                 .order_by(FixAttemptRow.id))
+        with self._read("read") as session:
+            return [FixAttempt.model_validate(p) for p in session.execute(query).scalars()]
 
     def _one_stage(self, query: Select[Any]) -> StageResult | None:
         with self._read("read") as session:

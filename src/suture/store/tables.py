@@ -181,3 +181,21 @@ class LLMCallRow(Base):
     payload: Mapped[dict] = mapped_column(JSONDoc)
 
     __table_args__ = (Index("ix_llm_calls_run_id", "run_id"),)
+
+
+class FixAttemptRow(Base):
+    """One repair candidate of `suture fix` (accepted, rejected) or a gate's escalation."""
+
+    __tablename__ = "fix_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(255))
+    remedy: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    branch: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+
+    __table_args__ = (Index("ix_fix_attempts_run_id", "run_id"),)

@@ -1,0 +1,25 @@
+"""The remedies `suture fix` tries, cheapest and safest first: the one table that lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from suture.fix.remedies.interface import Remedy
+
+
+def _table() -> tuple[Callable[[], Remedy], ...]:
+    # Imported here so `suture --help` does not pay for libcst.
+    from suture.fix.remedies.culprit_revert import CulpritRevert
+    from suture.fix.remedies.ruff_fix import RuffFix
+
+    return (RuffFix, CulpritRevert)
+
+
+def make_remedies() -> list[Remedy]:
+    """A fresh instance of every remedy, in the order they are tried."""
+    return [factory() for factory in _table()]
+
+
+def remedy_names() -> tuple[str, ...]:
+    """Every remedy's name, in order."""
+    return tuple(r.name for r in make_remedies())
