@@ -227,3 +227,53 @@ def test_weakening_or_escaping_candidates_are_rejected(failing):
     assert report.head is None and report.escalated == ("tests",)
     assert branches(repo) == [] and repo.git("status", "--porcelain") == ""
     assert len(repo.git("worktree", "list").splitlines()) == 1
+
+
+def _wheel(folder: Path, name: str, version: str, module_source: str) -> Path:
+    """A minimal pure-Python wheel, built by hand: what a package index would serve."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}.py": module_source,
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: suture-tests\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return wheel
+
+
+def test_a_missing_dependency_is_declared_and_verified_by_installing_it(git_repo, suture_cli,
+                                                                         tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    _wheel(index, "tinydep", "1.0", "def double(x):\n    return 2 * x\n")
+    git_repo.write("calc.py", CALC + "\n\ndef twice(x):\n    from tinydep import double\n\n"
+                   "    return double(x)\n")
+    git_repo.write("tests/test_twice.py", "from calc import twice\n\n\ndef test_twice():\n"
+                   "    assert twice(4) == 8\n")
+    project(git_repo, (git_repo.path / "calc.py").read_text())
+    git_repo.write("requirements.txt", "# runtime\n")
+    git_repo.commit("requirements")
+    assert suture_cli(git_repo.path, "run").code == 1
+    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(index)}  # a local index, no network
+
+    res = suture_cli(git_repo.path, "fix", "--json", "-r", "missing-dependency", env=env)
+
+    assert res.code == 0, res.out
+    (attempt,) = json.loads(res.stdout)["remedies"]
+    assert attempt["status"] == "accepted", attempt
+    assert attempt["verification"]["declared dependency installs"]["passed"]
+    branch = json.loads(res.stdout)["branch"]
+    assert "tinydep" in git_repo.git("show", f"{branch}:requirements.txt")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from suture import proc
 from suture.config import SutureConfig
 from suture.errors import SutureError
 from suture.fix import guard, integrity
@@ -28,6 +29,7 @@ from suture.model import Check, Run, StageResult, StageStatus
 from suture.pipeline.execute import RunOptions, run_pipeline
 from suture.store import open_store
 
+_INSTALL_TIMEOUT_S = 600.0
 _GREEN = {StageStatus.PASSED: 3, StageStatus.SKIPPED: 2, StageStatus.FAILED: 1,
           StageStatus.ERROR: 0}
 
@@ -81,7 +83,15 @@ class Verifier:
                                 detail="; ".join(weakened[:5])))
             if weakened:
                 return Verdict(False, tuple(checks)), None
-            gate_checks, after = self._gates(tree, stage, proposal)
+            with tempfile.TemporaryDirectory(prefix="suture-install-") as site:
+                env: dict[str, str] = {}
+                if proposal.install:
+                    installed = self._install(proposal.install, Path(site), tree)
+                    checks.append(installed)
+                    if not installed.passed:
+                        return Verdict(False, tuple(checks)), None
+                    env = {"PYTHONPATH": site}
+                gate_checks, after = self._gates(tree, stage, proposal, env)
             checks += gate_checks
             if not all(c.passed for c in checks):
                 return Verdict(False, tuple(checks), after), None
@@ -109,18 +119,33 @@ class Verifier:
             problems += integrity.runner_config_changed(path, before, after)
         return problems
 
-    def _gates(self, tree: Path, stage: str,
-               proposal: Proposal) -> tuple[list[Check], StageResult | None]:
+    def _install(self, requirements: tuple[str, ...], site: Path, tree: Path) -> Check:
+        """Install what the candidate declares into `site`, with the project's interpreter."""
+        # pip's own configuration (index, PIP_* variables) decides where packages come from.
+        res = proc.run((self.python, "-m", "pip", "install", "--quiet", "--no-input",
+                        "--disable-pip-version-check", "--target", str(site), *requirements),
+                       cwd=tree, timeout=_INSTALL_TIMEOUT_S)
+        detail = " ".join(requirements)
+        if res.returncode != 0:
+            lines = (res.stderr or res.stdout).strip().splitlines()
+            detail += ": " + (lines[-1] if lines else f"pip exited {res.returncode}")
+        return Check(name="declared dependency installs", passed=res.returncode == 0,
+                     detail=detail)
+
+    def _gates(self, tree: Path, stage: str, proposal: Proposal,
+               env: dict[str, str]) -> tuple[list[Check], StageResult | None]:
         """Every gate once, then the tests gates a second time; compared with the failed run."""
         before = {s.name: s for s in self.run.stages}
         config = self._config_for(tree)
         with tempfile.TemporaryDirectory(prefix="suture-verify-") as tmp:
             store = open_store(tree, f"sqlite:///{Path(tmp) / 'verify.db'}")
             try:
-                first = run_pipeline(tree, config, store, RunOptions(use_cache=False))
+                first = run_pipeline(tree, config, store,
+                                     RunOptions(use_cache=False, extra_env=env))
                 tests = tuple(s.name for s in first.stages if s.kind == "tests")
                 second = run_pipeline(tree, config, store,
-                                      RunOptions(use_cache=False, only=tests)) if tests else None
+                                      RunOptions(use_cache=False, only=tests, extra_env=env)
+                                      ) if tests else None
             finally:
                 store.close()
         after = {s.name: s for s in first.stages}

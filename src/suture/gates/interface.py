@@ -45,6 +45,8 @@ class GateContext:
     # Metrics of this stage in the last passing run (e.g. coverage), for ratchets.
     previous_metrics: dict[str, float] = field(default_factory=dict)
     advisory_db: Path | None = None
+    # Extra environment for the project's own code (e.g. PYTHONPATH to packages a fix declares).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ class TestsGate(Gate):
             )
         with tempfile.TemporaryDirectory(prefix="suture-tests-") as tmp:
             out = Path(tmp)
-            env = {"COVERAGE_FILE": str(out / ".coverage")}
+            env = {**ctx.env, "COVERAGE_FILE": str(out / ".coverage")}
             cmd = [ctx.python, "-m", "coverage", "run"]
             if self.config.source:
                 cmd.append("--source=" + ",".join(self.config.source))

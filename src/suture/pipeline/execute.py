@@ -157,7 +157,7 @@ class _Runner:
             root=self.root, python=self.python, state_dir=self.root / ".suture",
             timeout=cfg.timeout or self.config.settings.timeout,
             previous_metrics=dict(previous.metrics) if previous else {},
-            advisory_db=self.options.advisory_db,
+            advisory_db=self.options.advisory_db, env=dict(self.options.extra_env),
         )
         key = ""
         version = ""

@@ -10,9 +10,15 @@ from suture.fix.remedies.interface import Remedy
 def _table() -> tuple[Callable[[], Remedy], ...]:
     # Imported here so `suture --help` does not pay for libcst.
     from suture.fix.remedies.culprit_revert import CulpritRevert
+    from suture.fix.remedies.dependency_bump import DependencyBump
+    from suture.fix.remedies.flaky_quarantine import FlakyQuarantine
+    from suture.fix.remedies.llm_patch import LLMPatch
+    from suture.fix.remedies.missing_dependency import MissingDependency
     from suture.fix.remedies.ruff_fix import RuffFix
+    from suture.fix.remedies.security_codemod import SecurityCodemod
 
-    return (RuffFix, CulpritRevert)
+    return (RuffFix, SecurityCodemod, DependencyBump, MissingDependency, CulpritRevert,
+            FlakyQuarantine, LLMPatch)
 
 
 def make_remedies() -> list[Remedy]:

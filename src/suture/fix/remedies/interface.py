@@ -39,6 +39,9 @@ class Proposal:
     # Test node ids this candidate quarantines: only these may gain a marker that lets a failure
     # pass (the flaky-quarantine remedy, by its own record); any other weakening is refused.
     quarantined: tuple[str, ...] = ()
+    # Requirements the verification installs (into a throwaway folder) before running the
+    # gates: a declared dependency is verified by really installing it (missing-dependency).
+    install: tuple[str, ...] = ()
     input_tokens: int = 0  # provider tokens spent on this candidate (llm-patch)
     output_tokens: int = 0
 
