@@ -277,3 +277,40 @@ def test_a_missing_dependency_is_declared_and_verified_by_installing_it(git_repo
     assert attempt["verification"]["declared dependency installs"]["passed"]
     branch = json.loads(res.stdout)["branch"]
     assert "tinydep" in git_repo.git("show", f"{branch}:requirements.txt")
+
+
+def test_security_findings_are_fixed_one_commit_each(git_repo, suture_cli):
+    git_repo.write("app/loader.py", '''"""Loading settings."""
+
+import requests
+import yaml
+
+
+def settings(path):
+    """The settings in a YAML file."""
+    with open(path) as fh:
+        return yaml.load(fh, Loader=yaml.Loader)  # settings are ours
+
+
+def fetch(url):
+    """A remote document."""
+    return requests.get(url).json()
+''')
+    git_repo.write("suture.yml", "gates:\n  sast:\n    paths: [app]\n")
+    git_repo.write(".gitignore", ".suture/\n")
+    git_repo.commit("loader")
+    assert suture_cli(git_repo.path, "run").code == 1
+
+    res = suture_cli(git_repo.path, "fix", "--json")
+
+    assert res.code == 0, res.out
+    data = json.loads(res.stdout)
+    accepted = [a for a in data["remedies"] if a["status"] == "accepted"]
+    assert [a["remedy"] for a in accepted] == ["security-codemod", "security-codemod"]
+    assert "sast improves" in accepted[0]["verification"]  # one finding fixed, one left
+    assert accepted[1]["verification"]["sast passes"]["passed"]
+    fixed = git_repo.git("show", f"{data['branch']}:app/loader.py")
+    assert "yaml.safe_load(fh)  # settings are ours" in fixed
+    assert "requests.get(url, timeout=30)" in fixed
+    log = git_repo.git("log", "--format=%s", f"HEAD..{data['branch']}")
+    assert len(log.splitlines()) == 2
