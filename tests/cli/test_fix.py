@@ -137,12 +137,15 @@ def test_what_no_remedy_fixes_is_escalated(git_repo, suture_cli):
     git_repo.commit("zero case")
     assert suture_cli(git_repo.path, "run").code == 1
 
-    res = suture_cli(git_repo.path, "fix", "--json", "-r", "ruff-fix")
+    res = suture_cli(git_repo.path, "fix", "--json", "-r", "ruff-fix", "--report", "fix.md")
 
     assert res.code == 1
     (esc,) = json.loads(res.stdout)["remedies"]
     assert esc["status"] == "escalated" and esc["stage"] == "tests"
     assert "no remedy applies" in esc["reason"]
+    report = (git_repo.path / "fix.md").read_text()
+    assert "Needs a person" in report and "test\\_zero" in report
+    assert "1. Why did the tests gate fail?" in report
     human = suture_cli(git_repo.path, "runs")  # the store is still readable
     assert human.code == 0
 

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         "Exit code: 0 every failed gate fixed, 1 some escalated, 2 usage, 3 a tool failed.\n\n"
         "Examples:\n\n  suture fix\n\n  suture fix --json\n\n"
         "  suture fix --apply            # fast-forward your branch to the fixes\n\n"
-        "  suture fix -r ruff-fix -r dependency-bump",
+        "  suture fix -r ruff-fix -r dependency-bump\n\n"
+        "  suture fix --report fix.md     # Markdown for a pull request or step summary",
     )(fix_command)
 
 
@@ -50,6 +51,9 @@ def fix_command(
                                "(needs a clean working tree at the run's commit)."),
     remedy: list[str] = typer.Option([], "--remedy", "-r",
                                      help="Use only this remedy; repeatable."),
+    report_path: Path | None = typer.Option(None, "--report",
+                                            help="Also write a Markdown report (for a pull "
+                                            "request or a CI step summary) to this file."),
     root: Path | None = ROOT_OPTION,
 ) -> None:
     """Repair a failed run."""
@@ -60,6 +64,12 @@ def fix_command(
         out_console.print(f"run {run.run_id[:12]} passed; nothing to fix")
         raise typer.Exit(0)
     report = fix_and_store(top, store, run, remedies=tuple(remedy), apply=apply)
+    if report_path is not None:
+        from suture.fix.report import render_markdown
+
+        report_path.write_text(render_markdown(report, store.get_diagnoses(run.run_id)),
+                               encoding="utf-8")
+        err_console.print(f"wrote the fix report to {report_path}")
     if as_json:
         typer.echo(json.dumps(to_json(report, applied=apply and report.head is not None),
                               indent=2))
