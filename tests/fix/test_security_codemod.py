@@ -230,6 +230,13 @@ def test_layout_of_arguments_and_comments_is_kept():
     assert fix("B602", "from subprocess import run\n"
                "run(args='git status -s', shell=True, check=True)\n", 2) == (
         "from subprocess import run\nrun(args=['git', 'status', '-s'], check=True)\n")
+    # An f-string's values become whole arguments: the shell no longer splits or expands them.
+    assert fix("B602", 'import subprocess\nsubprocess.run(f"gzip -9 {path}", shell=True, '
+               'check=True)\n', 2) == ('import subprocess\nsubprocess.run(["gzip", "-9", '
+                                       'str(path)], check=True)\n')
+    assert fix("B602", "import subprocess\nsubprocess.run(f'cp {a.src} {dst} -v', "
+               "shell=True)\n", 2) == ("import subprocess\nsubprocess.run(['cp', str(a.src), "
+                                       "str(dst), '-v'])\n")
     assert fix("B506", "import yaml\nfrom yaml import load\n\ncfg = load(f)\n", 4) == (
         "import yaml\n\ncfg = yaml.safe_load(f)\n")
     # bandit only reports from-imports when yaml is also imported, but the form is handled.
@@ -289,6 +296,9 @@ def test_unsafe_cases_are_refused_with_a_reason():
                             codemods.Capabilities(usedforsecurity=False))
     assert "plain str" in refused(
         "B602", "import subprocess\nsubprocess.call(b'ls -l', shell=True)\n", 2)
+    for glued in ("f'ls {d}/*'", "f'tar -f out={name}'", "f'{tool} -v'", "f'ls {d:>4}'",
+                  "f'ls {d}x'", "rf'ls {d}'", "f'ls \"{d}\"'"):
+        assert refused("B602", f"import subprocess\nsubprocess.call({glued}, shell=True)\n", 2)
 
 
 def test_plain_commands_split_as_the_shell_would(git_repo):

@@ -608,24 +608,67 @@ def _shell_rewrite(src: _Source, call: cst.Call, caps: Capabilities, edit: _Edit
     if _keyword(call, "executable") is not None:
         raise _Refused("executable= names the shell here; without a shell it means the program")
     command = _keyword(call, "args") or next(iter(_positional(call)), None)
-    if command is None or not isinstance(command.value, cst.SimpleString | cst.ConcatenatedString):
-        raise _Refused("the command is not a string literal")
-    text = command.value.evaluated_value
-    if not isinstance(text, str):
-        raise _Refused("the command is not a plain str literal (bytes or f-string)")
-    words = split_plain_command(text)
-    if words is None:
-        raise _Refused("the command uses shell syntax or a shell builtin")
-    quote = '"'
-    if isinstance(command.value, cst.SimpleString) and command.value.quote in ("'", '"'):
-        quote = command.value.quote
-    items = [cst.Element(value=_string(w, quote), comma=_default_comma()) for w in words]
+    if command is not None and isinstance(command.value, cst.FormattedString):
+        values, text, words = _fstring_argv(command.value)
+    else:
+        if command is None or not isinstance(command.value,
+                                             cst.SimpleString | cst.ConcatenatedString):
+            raise _Refused("the command is not a string literal")
+        evaluated = command.value.evaluated_value
+        if not isinstance(evaluated, str):
+            raise _Refused("the command is not a plain str literal")
+        text = evaluated
+        split = split_plain_command(text)
+        if split is None:
+            raise _Refused("the command uses shell syntax or a shell builtin")
+        quote = '"'
+        if isinstance(command.value, cst.SimpleString) and command.value.quote in ("'", '"'):
+            quote = command.value.quote
+        words = split
+        values = [_string(w, quote) for w in split]
+    items = [cst.Element(value=v, comma=_default_comma()) for v in values]
     items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     argv = command.with_changes(value=cst.List(elements=items))
     shell = [a for a in call.args if a.keyword is not None and a.keyword.value == "shell"]
     edit.callee = min(src.qualnames(call.func) & _SUBPROCESS)
     edit.notes.append(f"the command {text!r} becomes the argument list {words!r}")
     edit.nodes[id(call)] = _drop_args(_replace_arg(call, command, argv), shell)
+
+
+def _fstring_argv(fstring: cst.FormattedString) -> tuple[list[cst.BaseExpression], str, list[str]]:
+    """`f"gzip -9 {path}"` -> [`"gzip"`, `"-9"`, `str(path)`]: each value one whole argument.
+
+    Through the shell an interpolated value is split and expanded (the injection bandit warns
+    of); as one argument it is passed as is, which is what the code means. Refused unless
+    every literal part is plain words and every `{value}` stands alone as a word.
+    """
+    quote = fstring.start[-1] if fstring.start[-1] in ("'", '"') else '"'
+    if len(fstring.start) != 2 or fstring.start[0].lower() != "f":
+        raise _Refused("only plain f-strings are rewritten (no raw or triple-quoted ones)")
+    values: list[cst.BaseExpression] = []
+    words: list[str] = []
+    glued = False  # the previous token ends without a space: the next one would join it
+    for i, part in enumerate(fstring.parts):
+        if isinstance(part, cst.FormattedStringText):
+            raw = part.value
+            if any(ch in _SHELL_SYNTAX or ch in "'\"\\" for ch in raw):
+                raise _Refused("the command uses shell syntax or quoting")
+            if glued and raw[:1] not in (" ", "\t"):
+                raise _Refused("a {value} is glued to other text in one word")
+            for word in raw.split():
+                values.append(_string(word, quote))
+                words.append(word)
+            glued = bool(raw) and raw[-1] not in (" ", "\t")
+            continue
+        if not isinstance(part, cst.FormattedStringExpression) or part.format_spec \
+                or part.conversion or (glued and i > 0):
+            raise _Refused("a {value} is formatted or glued to other text in one word")
+        values.append(cst.Call(func=cst.Name("str"), args=[cst.Arg(value=part.expression)]))
+        words.append("{" + cst.Module([]).code_for_node(part.expression) + "}")
+        glued = True
+    if not words or words[0].startswith("{") or words[0] in _SHELL_BUILTINS or "=" in words[0]:
+        raise _Refused("the program is not a literal word, or it is a shell builtin")
+    return values, cst.Module([]).code_for_node(fstring), words
 
 
 RULES: dict[str, _Rule] = {
