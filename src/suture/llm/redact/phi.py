@@ -192,7 +192,7 @@ _STANDARDS_HOST = re.compile(
     r"|ietf\.org|w3\.org|json-schema\.org|schemastore\.org|python\.org|pypi\.org"
     r"|pythonhosted\.org|readthedocs\.io|pydantic\.dev|osv\.dev)$"
 )
-_LOOPBACK_HOSTS = {"localhost", "0.0.0.0", "[::1]", "::1"}  # noqa: S104 - a name, not a bind
+_LOOPBACK_HOSTS = {"localhost", "0.0.0.0", "[::1]", "::1"}  # noqa: S104  # nosec B104 - names, not a bind
 
 
 def _find_urls(text: str) -> Iterator[Span]:
