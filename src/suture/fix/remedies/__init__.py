@@ -15,10 +15,11 @@ def _table() -> tuple[Callable[[], Remedy], ...]:
     from suture.fix.remedies.llm_patch import LLMPatch
     from suture.fix.remedies.missing_dependency import MissingDependency
     from suture.fix.remedies.ruff_fix import RuffFix
+    from suture.fix.remedies.search_repair import SearchRepair
     from suture.fix.remedies.security_codemod import SecurityCodemod
 
     return (RuffFix, SecurityCodemod, DependencyBump, MissingDependency, CulpritRevert,
-            FlakyQuarantine, LLMPatch)
+            FlakyQuarantine, SearchRepair, LLMPatch)
 
 
 def make_remedies() -> list[Remedy]:
