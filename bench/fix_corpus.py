@@ -332,7 +332,7 @@ def run_direct_case(case: Case, work: Path, budget: float, wanted: int) -> Outco
     """Call SearchRepair.propose on the case as the engine would, without the engine."""
     from suture import config as config_mod
     from suture.fix.remedies.interface import FixTarget, RemedyContext
-    from suture.fix.remedies.search_repair import SearchRepair
+    from suture.fix.remedies.search_repair import AmbiguousRepair, SearchRepair
     from suture.heal.testrun import TestOutcome, run_tests
     from suture.model import Finding, Level, Run, RunStatus, StageResult, StageStatus
 
@@ -360,13 +360,21 @@ def run_direct_case(case: Case, work: Path, budget: float, wanted: int) -> Outco
                         run_tests=runner, time_budget_s=budget)
     workdir = work / "scratch"
     git(repo, "worktree", "add", "-q", "--detach", str(workdir))
-    remedy = SearchRepair(max_proposals=wanted)
+    remedy = SearchRepair()
     if not remedy.applies(target):
         out.detail = "SearchRepair does not apply"
         return out
     candidates: list[dict[str, object]] = []
     t0 = time.perf_counter()
-    for proposal in remedy.propose(target, workdir, ctx):
+    proposals = remedy.propose(target, workdir, ctx)
+    while True:
+        try:
+            proposal = next(proposals, None)
+        except AmbiguousRepair as exc:
+            out.detail = f"ambiguous: {exc.message}"
+            break
+        if proposal is None:
+            break
         took = time.perf_counter() - t0
         git(workdir, "add", "-A", "-N", ".")
         changed = git(workdir, "diff", "--name-only").split()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from suture.fix.remedies.interface import Remedy
-from suture.fix.remedies.search_repair import SearchRepair
+from suture.fix.remedies.mutations import Mutant
+from suture.fix.remedies.search_repair import AmbiguousRepair, SearchRepair, _equivalent
 from suture.model import Category, Diagnosis, Finding, Level
 from tests.fixtures.fix import make_context, make_target, proposals
 from tests.fixtures.git import GitRepo
@@ -75,7 +76,7 @@ def test_proposes_the_one_line_boundary_fix(triage: GitRepo, tmp_path: Path) -> 
     workdir = _worktree(triage, tmp_path)
     target = make_target("tests", [_failure(_FAILING)], kind="tests")
     ctx = make_context(triage.path)
-    found = proposals(SearchRepair(max_proposals=1), target, workdir, ctx)
+    found = proposals(SearchRepair(), target, workdir, ctx)
     assert len(found) == 1
     proposal, files = found[0]
     assert files == {"triage.py": _TRIAGE.replace("temp_c > 40.0", "temp_c >= 40.0")}
@@ -155,3 +156,39 @@ def test_applies_to_failing_tests_without_a_culprit() -> None:
     assert not remedy.applies(make_target("tests", [coverage_only], kind="tests"))
     baselined = _failure(_FAILING).model_copy(update={"baselined": True})
     assert not remedy.applies(make_target("tests", [baselined], kind="tests"))
+
+
+def test_a_fix_the_tests_cannot_tell_from_another_is_not_proposed(git_repo: GitRepo,
+                                                                   tmp_path: Path) -> None:
+    git_repo.write("suture.yml", _CONFIG)
+    git_repo.write("dose.py", "def half(mg):\n    return mg * 2\n")
+    git_repo.write("tests/test_dose.py", "from dose import half\n\n\ndef test_half():\n"
+                   "    assert half(4) == 2\n")
+    git_repo.commit("half doubles")
+    workdir = _worktree(git_repo, tmp_path)
+    failure = _failure("tests/test_dose.py::test_half", "dose.py", 2)
+    target = make_target("tests", [failure], kind="tests")
+
+    with pytest.raises(AmbiguousRepair) as caught:
+        proposals(SearchRepair(), target, workdir, make_context(git_repo.path))
+
+    # `mg / 2` and `mg // 2` both pass: which one is meant, only a person (or a test) can say
+    assert "different one-line changes" in caught.value.message
+    assert "`/`" in caught.value.message and "`//`" in caught.value.message
+    assert "add a test" in (caught.value.hint or "")
+    assert git_repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("if band is None:", "if not band is not None:", True),
+    ("return not not ok", "return ok", True),
+    ("while x in seen:", "while not x not in seen:", True),
+    ("return a / b", "return a // b", False),
+    ("if x < 3:", "if not x >= 3:", False),  # NaN: not written out on purpose
+])
+def test_negations_written_differently_are_one_fix(a: str, b: str, same: bool) -> None:
+    def mutant(after: str) -> Mutant:
+        return Mutant(operator="negation", description="", line=3, before="", after=after,
+                      source=after)
+
+    assert _equivalent(mutant(a), mutant(b)) is same

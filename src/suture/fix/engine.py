@@ -188,7 +188,8 @@ class _Session:
                     proposal = next(proposals, None)
                 except SutureError as exc:
                     self._record(target.stage.name, remedy.name, AttemptStatus.REJECTED,
-                                 f"the remedy failed: {exc.message}", time.monotonic() - t0)
+                                 exc.message + (f"; {exc.hint}" if exc.hint else ""),
+                                 time.monotonic() - t0)
                     break
                 if proposal is None:
                     break

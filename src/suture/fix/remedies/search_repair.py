@@ -11,6 +11,7 @@ and a person reviews it.
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -48,9 +49,8 @@ class SearchRepair:
 
     name = "search-repair"
 
-    def __init__(self, *, top_lines: int = 10, max_proposals: int = 3) -> None:
+    def __init__(self, *, top_lines: int = 10) -> None:
         self.top_lines = top_lines
-        self.max_proposals = max_proposals
 
     def applies(self, target: FixTarget) -> bool:
         """Failing tests in a tests gate, with no commit to blame and no flake or missing module."""
@@ -62,7 +62,10 @@ class SearchRepair:
         return diagnosis.category == Category.REGRESSION and diagnosis.culprit_commit is None
 
     def propose(self, target: FixTarget, workdir: Path, ctx: RemedyContext) -> Iterator[Proposal]:
-        """Yield up to `max_proposals` one-line fixes, most suspicious line first."""
+        """The one-line fix of the most suspicious line, if no other mutant passes as well.
+
+        Raises AmbiguousRepair when several different mutants pass every test.
+        """
         start = time.monotonic()
         deadline = start + ctx.time_budget_s
         findings = _failures(target.stage.new_findings)
@@ -83,7 +86,7 @@ class SearchRepair:
         suspects = suspects[: self.top_lines]
         # A mutant may loop forever: a run taking twice the whole suite under coverage is a failure.
         search = _Search(ctx, workdir, loc, failing, deadline, max(5.0, 2 * loc.duration_s))
-        yielded = tried = 0
+        tried = 0
         for rank, suspect, original, mutant in _candidates(workdir, suspects):
             if time.monotonic() >= deadline:
                 return
@@ -91,13 +94,91 @@ class SearchRepair:
             checked = search.attempt(workdir / suspect.path, original, mutant)
             if checked is None:
                 continue
+            _restore(workdir / suspect.path, original)
+            rivals = _rivals(search, workdir, suspect, suspects, original, mutant)
+            if rivals:
+                raise AmbiguousRepair(
+                    f"{1 + len(rivals)} different one-line changes make the failing tests pass "
+                    f"and keep the others passing: {mutant.description} in {suspect.path}:"
+                    f"{suspect.line}; " + "; ".join(f"{m.description} in {p}:{m.line}"
+                                                   for p, m in rivals[:3]),
+                    hint="the tests do not decide which behaviour is meant: add a test that "
+                    "tells them apart, or fix it by hand",
+                )
+            (workdir / suspect.path).write_bytes(mutant.source.encode("utf-8"))
             trial = _Trial(suspect, rank, mutant, failing, checked)
             yield _proposal(trial, loc, findings, tried, time.monotonic() - start,
                             len(suspects))
-            yielded += 1
-            if yielded >= self.max_proposals:
-                return
-            _restore(workdir / suspect.path, original)  # in case nobody reset the worktree
+            return
+
+
+class AmbiguousRepair(SutureError):
+    """Several different mutants pass every test: the tests do not pin the fix down."""
+
+
+def _rivals(search: _Search, workdir: Path, found: sbfl.Suspect,
+            suspects: Sequence[sbfl.Suspect], original: bytes, mutant: mutations.Mutant
+            ) -> list[tuple[str, mutations.Mutant]]:
+    """Other mutants, of lines at least as suspicious as the fix's, that pass every test too.
+
+    A wrong fix that the tests cannot tell from the right one is the one a search accepts most
+    easily; so a fix is proposed only when nothing else the search would try passes as well.
+    """
+    rivals: list[tuple[str, mutations.Mutant]] = []
+    same_score = [s for s in suspects if s.score >= found.score]
+    for suspect in same_score:
+        path = workdir / suspect.path
+        base = original if suspect.path == found.path else path.read_bytes()
+        for other in mutations.mutants(base.decode("utf-8"), suspect.line):
+            if suspect.path == found.path and _equivalent(other, mutant):
+                continue
+            if search.attempt(path, base, other) is not None:
+                _restore(path, base)
+                rivals.append((suspect.path, other))
+                if len(rivals) >= 3:
+                    return rivals
+    return rivals
+
+
+def _equivalent(a: mutations.Mutant, b: mutations.Mutant) -> bool:
+    """The same change, or one that only writes the same condition differently."""
+    if a.line != b.line:
+        return False
+    return a.source == b.source or _normal(a.after) == _normal(b.after)
+
+
+_NEGATED = {ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In,
+            ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+
+
+class _PushNot(ast.NodeTransformer):
+    """`not (a is not b)` -> `a is b`, `not not x` -> `x`: negations written out."""
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:  # noqa: N802 - ast's naming
+        self.generic_visit(node)
+        inner = node.operand
+        if not isinstance(node.op, ast.Not):
+            return node
+        if isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.Not):
+            return inner.operand
+        if isinstance(inner, ast.Compare) and len(inner.ops) == 1 and \
+                type(inner.ops[0]) in _NEGATED:
+            return ast.Compare(left=inner.left, ops=[_NEGATED[type(inner.ops[0])]()],
+                               comparators=inner.comparators)
+        return node
+
+
+def _normal(line: str) -> str:
+    """The line's syntax with negations pushed in; the text itself when it does not parse."""
+    text = line.strip().removesuffix(":")
+    for prefix in ("if ", "elif ", "while ", "return ", "assert "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return line.strip()
+    return ast.dump(_PushNot().visit(tree))
 
 
 def _candidates(workdir: Path, suspects: Sequence[sbfl.Suspect]
