@@ -184,6 +184,9 @@ def test_a_fix_the_tests_cannot_tell_from_another_is_not_proposed(git_repo: GitR
     ("return not not ok", "return ok", True),
     ("while x in seen:", "while not x not in seen:", True),
     ("return a / b", "return a // b", False),
+    ("start = len(r) - n", "start = len(r) - n * 1", True),
+    ("total = x + 0", "total = x", True),
+    ("total = x * 2", "total = x", False),
     ("if x < 3:", "if not x >= 3:", False),  # NaN: not written out on purpose
 ])
 def test_negations_written_differently_are_one_fix(a: str, b: str, same: bool) -> None:

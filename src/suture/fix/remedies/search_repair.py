@@ -152,7 +152,20 @@ _NEGATED = {ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: 
 
 
 class _PushNot(ast.NodeTransformer):
-    """`not (a is not b)` -> `a is b`, `not not x` -> `x`: negations written out."""
+    """`not (a is not b)` -> `a is b`, `not not x` -> `x`, `x * 1` -> `x`: one way to say it."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:  # noqa: N802 - ast's naming
+        self.generic_visit(node)
+        right = node.right.value if isinstance(node.right, ast.Constant) else None
+        left = node.left.value if isinstance(node.left, ast.Constant) else None
+        # Identities that keep the value and its type for ints and floats alike.
+        if isinstance(node.op, ast.Mult) and right == 1 and right is not True:
+            return node.left
+        if isinstance(node.op, ast.Mult) and left == 1 and left is not True:
+            return node.right
+        if isinstance(node.op, ast.Add | ast.Sub) and right == 0 and right is not False:
+            return node.left
+        return node
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:  # noqa: N802 - ast's naming
         self.generic_visit(node)
@@ -174,10 +187,14 @@ def _normal(line: str) -> str:
     for prefix in ("if ", "elif ", "while ", "return ", "assert "):
         if text.startswith(prefix):
             text = text[len(prefix):]
+    tree: ast.AST
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        return line.strip()
+        try:
+            tree = ast.parse(line.strip())  # a statement: `x = ...`, `total += ...`
+        except SyntaxError:
+            return line.strip()
     return ast.dump(_PushNot().visit(tree))
 
 
