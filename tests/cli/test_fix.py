@@ -317,3 +317,16 @@ def fetch(url):
     assert "requests.get(url, timeout=30)" in fixed
     log = git_repo.git("log", "--format=%s", f"HEAD..{data['branch']}")
     assert len(log.splitlines()) == 2
+
+
+def test_run_heal_runs_diagnoses_and_fixes_in_one_go(git_repo, suture_cli):
+    project(git_repo, "import os\n" + CALC)
+
+    res = suture_cli(git_repo.path, "run", "--heal")
+
+    assert res.code == 0, res.out
+    assert "lint: lint" in res.stdout  # the diagnosis
+    assert "fixed lint with ruff-fix" in res.stdout
+    (name,) = branches(git_repo)
+    assert "import os" not in git_repo.git("show", f"{name}:calc.py")
+    assert (git_repo.path / "calc.py").read_text().startswith("import os")
