@@ -37,7 +37,7 @@ def test_detects_what_the_project_has(project):
 def test_writes_a_config_suture_accepts(project):
     scaffold.init(project.path)
     cfg = load(project.path)
-    assert set(cfg.gates) == {"tests", "lint", "sast", "secrets", "deps", "iac"}
+    assert set(cfg.gates) == {"tests", "lint", "sast", "secrets", "deps", "iac", "fhir"}
     assert cfg.gates["tests"].min_coverage == 95
     assert cfg.gates["iac"].frameworks == ["terraform", "dockerfile", "kubernetes"]
 

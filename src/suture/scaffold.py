@@ -111,8 +111,10 @@ def render_config(found: Detected) -> str:
                                            ("kubernetes", found.kubernetes)) if present]
         out += ["  iac:", f"    frameworks: [{', '.join(frameworks)}]"]
     if found.fhir:
-        out.append(f"  # {len(found.fhir)} FHIR JSON file(s) found; the FHIR gate validates them "
-                   "once available.")
+        folders = sorted({str(Path(r).parent) for r in found.fhir})
+        out += ["  fhir:", f"    paths: [{', '.join(folders[:10])}]",
+                "    # The official HL7 FHIR R4 JSON Schema adds code and unknown-element checks:",
+                "    # schema: path/to/fhir.schema.json"]
     return "\n".join(out) + "\n"
 
 

@@ -144,10 +144,9 @@ def test_applies_to_failing_tests_without_a_culprit() -> None:
                                       diagnosis=diagnosis(Category.UNKNOWN, "a" * 40)))
     assert remedy.applies(make_target("tests", failing, kind="tests",
                                       diagnosis=diagnosis(Category.REGRESSION)))
-    assert remedy.applies(make_target("tests", failing, kind="tests",
-                                      diagnosis=diagnosis(Category.TEST_BUG)))
-    # A commit to blame (revert it), a flake, a missing module: not a job for mutation.
+    # A commit to blame (revert it), a wrong test, a flake, a missing module: not for mutation.
     for refused in (diagnosis(Category.REGRESSION, "b" * 40), diagnosis(Category.FLAKY_TEST),
+                    diagnosis(Category.TEST_BUG), diagnosis(Category.TEST_BUG, "c" * 40),
                     diagnosis(Category.MISSING_DEPENDENCY), diagnosis(Category.ENVIRONMENT)):
         assert not remedy.applies(make_target("tests", failing, kind="tests", diagnosis=refused))
     assert not remedy.applies(make_target("lint", failing, kind="lint"))

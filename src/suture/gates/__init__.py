@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from suture.gates.command import CommandGate
 from suture.gates.deps import DepsGate
+from suture.gates.fhir import FhirGate
 from suture.gates.iac import IacGate
 from suture.gates.interface import Gate
 from suture.gates.lint import LintGate
@@ -19,6 +20,7 @@ GATES: dict[str, type[Gate]] = {
     "secrets": SecretsGate,
     "deps": DepsGate,
     "iac": IacGate,
+    "fhir": FhirGate,
     "command": CommandGate,
 }
 
