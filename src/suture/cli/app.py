@@ -8,7 +8,7 @@ import typer
 from typer.exceptions import TyperException
 
 from suture import __version__
-from suture.cli import baseline, crash, fix, init, run, runs, schema, why
+from suture.cli import audit, baseline, crash, fix, init, run, runs, schema, why
 from suture.errors import SutureError
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ why.register(app)
 fix.register(app)
 baseline.register(app)
 schema.register(app)
+audit.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

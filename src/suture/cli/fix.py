@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from suture import config as config_mod
 from suture import repo
+from suture.audit import trail
 from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
 from suture.errors import UsageError
 from suture.fix import branch as branch_mod
@@ -106,6 +107,7 @@ def fix_and_store(root: Path, store: RunStore, run: Run, *, remedies: tuple[str,
     store.save_fix_attempts(run.run_id, report.attempts, report.branch)
     if report.llm_calls:
         store.save_llm_calls(run.run_id, report.llm_calls)
+    trail.fix_recorded(store, root, run.run_id, report.branch, report.attempts, report.llm_calls)
     if apply and report.head is not None:
         branch_mod.apply(root, report.branch)
         err_console.print(f"applied {report.branch} onto your branch (fast-forward)")

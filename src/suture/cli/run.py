@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from suture import config as config_mod
+from suture.audit import trail
 from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
 from suture.cli.render import LiveProgress, print_run
 from suture.model import RunStatus
@@ -71,6 +72,7 @@ def run_command(
     err_console.print(f"suture: running {len(graph)} gate(s) in {top}")
     with LiveProgress(err_console, len(graph)) as progress:
         result = run_pipeline(top, cfg, store, options, progress)
+    trail.run_recorded(store, top, result)
     if output is not None:
         output.write_text(render(result, fmt), encoding="utf-8")
         err_console.print(f"wrote {fmt.value} report to {output}")

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from suture import config as config_mod
 from suture import repo
+from suture.audit import trail
 from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
 from suture.errors import UsageError
 from suture.heal.context import DiagnoseContext
@@ -86,6 +87,7 @@ def diagnose_and_store(root: Path, store: RunStore, run: Run,
     if cfg.settings.llm.provider != "offline" and any(d.escalated for d in diagnoses):
         diagnoses, calls = _ask_llm(ctx, cfg.settings.llm, diagnoses)
     store.save_diagnoses(run.run_id, diagnoses, calls)
+    trail.diagnoses_recorded(store, root, run.run_id, diagnoses, calls)
     return diagnoses, calls
 
 

@@ -76,6 +76,16 @@ class RunStore:
         return mask_url(self._url)
 
     @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine; other records of the same database (the audit log) share it."""
+        return self._engine
+
+    @property
+    def busy_timeout_s(self) -> float:
+        """How long a write waits for a busy SQLite database."""
+        return self._busy_timeout_s
+
+    @property
     def backend(self) -> str:
         """`sqlite` or `postgresql`."""
         return self._engine.dialect.name

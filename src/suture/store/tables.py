@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -199,3 +200,44 @@ class FixAttemptRow(Base):
     payload: Mapped[dict] = mapped_column(JSONDoc)
 
     __table_args__ = (Index("ix_fix_attempts_run_id", "run_id"),)
+
+
+# 64-bit everywhere; spelled INTEGER on SQLite so seq is the rowid and seq order is a table scan.
+AuditSeq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditEventRow(Base):
+    """One event of the hash-chained audit log (see suture.audit); rows are never changed.
+
+    `payload` is the canonical JSON text itself, byte for byte what `payload_digest` covers.
+    """
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(AuditSeq, primary_key=True, autoincrement=False)
+    time: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_events_time", "time"),
+        Index("ix_audit_events_action", "action"),
+        Index("ix_audit_events_subject", "subject"),
+    )
+
+
+class AuditCheckpointRow(Base):
+    """An Ed25519 signature over the audit chain's head hash at `seq`."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(AuditSeq, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    time: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))
