@@ -8,6 +8,7 @@ from suture.gates.fhir import FhirGate
 from suture.gates.iac import IacGate
 from suture.gates.interface import Gate
 from suture.gates.lint import LintGate
+from suture.gates.phi import PhiGate
 from suture.gates.sast import SastGate
 from suture.gates.secrets import SecretsGate
 from suture.gates.tests import TestsGate
@@ -21,6 +22,7 @@ GATES: dict[str, type[Gate]] = {
     "deps": DepsGate,
     "iac": IacGate,
     "fhir": FhirGate,
+    "phi": PhiGate,
     "command": CommandGate,
 }
 
