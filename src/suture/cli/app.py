@@ -8,7 +8,8 @@ import typer
 from typer.exceptions import TyperException
 
 from suture import __version__
-from suture.cli import audit, baseline, crash, fix, init, run, runs, schema, why
+from suture.cli import audit, baseline, compliance, crash, fix, init, run, runs, schema, why
+from suture.cli import sbom as sbom_cli
 from suture.errors import SutureError
 
 app = typer.Typer(
@@ -50,6 +51,8 @@ fix.register(app)
 baseline.register(app)
 schema.register(app)
 audit.register(app)
+sbom_cli.register(app)
+compliance.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
