@@ -18,7 +18,10 @@ app = typer.Typer(
         "Self-healing, compliance-grade CI/CD for healthcare software.\n\n"
         "Runs your repository's quality and security gates (tests + coverage, lint, static "
         "security analysis, secrets, vulnerable dependencies, infrastructure as code) through "
-        "the real tools, in parallel, cached, and records every run.\n\n"
+        "the real tools, in parallel, cached, and records every run; explains each failure as a "
+        "chain of whys (suture why), repairs what it can with verified fixes on a branch of "
+        "their own (suture fix), and keeps a tamper-evident audit trail that becomes "
+        "compliance evidence (suture audit, suture compliance).\n\n"
         "Start with:  suture init && suture run"
     ),
     no_args_is_help=True,
