@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 
 from suture import repo
+from suture.errors import UsageError
+from suture.model import Run
+from suture.store import RunStore
 
 ROOT_OPTION = typer.Option(
     None, "--root", "-C", help="Repository to work on (default: the one containing the cwd).",
@@ -29,3 +32,13 @@ out_console = _console(stderr=False)
 def resolve_root(root: Path | None) -> Path:
     """The repository root from --root or the current directory."""
     return repo.find_root((root or Path.cwd()).resolve())
+
+
+def pick_run(store: RunStore, run_id: str | None) -> Run:
+    """The run named by id or unique prefix (or `last`), else the last one recorded."""
+    if run_id and run_id != "last":
+        return store.get_run(run_id)
+    latest = store.list_runs(limit=1)
+    if not latest:
+        raise UsageError("no runs recorded yet", hint="run `suture run` first")
+    return store.get_run(latest[0].run_id)

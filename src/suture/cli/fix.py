@@ -12,7 +12,7 @@ from rich.markup import escape
 from suture import config as config_mod
 from suture import repo
 from suture.audit import trail
-from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
+from suture.cli.common import ROOT_OPTION, err_console, out_console, pick_run, resolve_root
 from suture.errors import UsageError
 from suture.fix import branch as branch_mod
 from suture.fix.engine import FixOptions, FixReport, check_run, fix
@@ -60,7 +60,7 @@ def fix_command(
     """Repair a failed run."""
     top = resolve_root(root)
     store = open_store(top)
-    run = _pick_run(store, run_id)
+    run = pick_run(store, run_id)
     if run.status == RunStatus.PASSED:
         out_console.print(f"run {run.run_id[:12]} passed; nothing to fix")
         raise typer.Exit(0)
@@ -138,14 +138,6 @@ class _Progress:
         if callable(update):
             update(escape(text))
 
-
-def _pick_run(store: RunStore, run_id: str | None) -> Run:
-    if run_id:
-        return store.get_run(run_id)
-    latest = store.list_runs(limit=1)
-    if not latest:
-        raise UsageError("no runs recorded yet", hint="run `suture run` first")
-    return store.get_run(latest[0].run_id)
 
 
 def to_json(report: FixReport, *, applied: bool = False) -> dict[str, object]:

@@ -8,9 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from suture.cli.common import ROOT_OPTION, out_console, resolve_root
+from suture.cli.common import ROOT_OPTION, out_console, pick_run, resolve_root
 from suture.cli.render import RUN_STYLE, STATUS_STYLE, print_run
-from suture.errors import UsageError
 from suture.model import RunStatus
 from suture.pipeline.reports import Format, render
 from suture.store import open_store
@@ -76,12 +75,7 @@ def show_run(
 ) -> None:
     """Show one run: the summary, or a report in any format."""
     store = open_store(resolve_root(root))
-    if run_id == "last":
-        latest = store.list_runs(limit=1)
-        if not latest:
-            raise UsageError("no runs recorded yet", hint="run `suture run` first")
-        run_id = latest[0].run_id
-    run = store.get_run(run_id)
+    run = pick_run(store, run_id)
     if output is not None:
         output.write_text(render(run, fmt), encoding="utf-8")
         out_console.print(f"wrote {fmt.value} report to {output}")

@@ -11,10 +11,9 @@ from rich.markup import escape
 
 from suture import __version__, repo
 from suture import config as config_mod
-from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
+from suture.cli.common import ROOT_OPTION, err_console, out_console, pick_run, resolve_root
 from suture.errors import UsageError
-from suture.model import Run
-from suture.store import RunStore, open_store
+from suture.store import open_store
 
 if TYPE_CHECKING:
     from suture.audit.keys import PublicKey
@@ -156,15 +155,6 @@ def _verify(path: Path, key: PublicKey) -> None:
                           f"{escape(names)}")
 
 
-def pick_run(store: RunStore, run_id: str | None) -> Run:
-    """The run named by id or prefix, else the last one recorded."""
-    if run_id:
-        return store.get_run(run_id)
-    latest = store.list_runs(limit=1)
-    if not latest:
-        raise UsageError("no runs recorded yet", hint="run `suture run` first, or pass --run")
-    return latest[0]
-
 
 def _write(path: Path, text: str) -> None:
     try:
@@ -181,4 +171,4 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-__all__ = ["pick_run", "register"]
+__all__ = ["register"]

@@ -12,8 +12,7 @@ from rich.markup import escape
 from suture import config as config_mod
 from suture import repo
 from suture.audit import trail
-from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
-from suture.errors import UsageError
+from suture.cli.common import ROOT_OPTION, err_console, out_console, pick_run, resolve_root
 from suture.heal.context import DiagnoseContext
 from suture.heal.diagnose import diagnose
 from suture.heal.llm_why import deepen
@@ -54,7 +53,7 @@ def why_command(
     """Diagnose a failed run."""
     top = resolve_root(root)
     store = open_store(top)
-    run = _pick_run(store, run_id)
+    run = pick_run(store, run_id)
     if run.status == RunStatus.PASSED:
         out_console.print(f"run {run.run_id[:12]} passed; nothing to diagnose")
         raise typer.Exit(0)
@@ -114,14 +113,6 @@ def _ask_llm(ctx: DiagnoseContext, settings: LLMSettings,
                           "showing the offline diagnosis[/]")
     return out, list(gateway.calls)
 
-
-def _pick_run(store: RunStore, run_id: str | None) -> Run:
-    if run_id:
-        return store.get_run(run_id)
-    latest = store.list_runs(limit=1)
-    if not latest:
-        raise UsageError("no runs recorded yet", hint="run `suture run` first")
-    return store.get_run(latest[0].run_id)
 
 
 def to_json(run: Run, diagnoses: list[Diagnosis],
