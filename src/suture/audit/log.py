@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from suture.audit import keys
 from suture.audit.actor import default_actor
@@ -31,6 +30,7 @@ from suture.audit.verify import verify_stream
 from suture.errors import StoreError, SutureError, UsageError
 from suture.store import migrate
 from suture.store.db import (
+    DB_ERRORS,
     DEFAULT_BUSY_TIMEOUT_S,
     SQLITE_BEGIN,
     STATE_DIR,
@@ -38,6 +38,7 @@ from suture.store.db import (
     mask_url,
     resolve_url,
     store_error,
+    translated_errors,
 )
 from suture.store.tables import AuditCheckpointRow, AuditEventRow
 
@@ -62,7 +63,6 @@ _CHECKPOINT_COLUMNS = (
 _HEAD = select(_EVENTS.c.seq, _EVENTS.c.hash).order_by(_EVENTS.c.seq.desc()).limit(1)
 _INSERT_EVENT = insert(_EVENTS)
 _INSERT_CHECKPOINT = insert(_CHECKPOINTS)
-_DB_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
 _APPEND_TRIES = 3
 
 
@@ -104,7 +104,7 @@ class AuditLog:
         except SutureError:
             engine.dispose()
             raise
-        except _DB_ERRORS as exc:
+        except DB_ERRORS as exc:
             engine.dispose()
             raise store_error(exc, resolved, "open", busy_timeout_s) from exc
         return cls(engine, resolved, root=root, key=key, checkpoint_every=checkpoint_every,
@@ -320,14 +320,8 @@ class AuditLog:
         with self._translate(action), self._reader.connect() as conn:
             yield conn
 
-    @contextmanager
-    def _translate(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except SutureError:
-            raise
-        except _DB_ERRORS as exc:
-            raise store_error(exc, self._url, action, self._busy_timeout_s) from exc
+    def _translate(self, action: str) -> AbstractContextManager[None]:
+        return translated_errors(self._url, action, self._busy_timeout_s)
 
 
 def _head(conn: Connection) -> tuple[int, str]:

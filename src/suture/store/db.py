@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from suture.errors import StoreError
+from suture.errors import StoreError, SutureError
 
 ENV_URL = "SUTURE_DATABASE_URL"
 STATE_DIR = ".suture"
@@ -179,3 +182,18 @@ def _password(url: str) -> str | None:
 def _one_line(exc: BaseException) -> str:
     # Drivers print hints on extra lines; the message must stay one line.
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# What a database call can raise besides our own errors: the driver's, SQLAlchemy's, the disk's.
+DB_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
+
+
+@contextmanager
+def translated_errors(url: str, action: str, busy_timeout_s: float) -> Iterator[None]:
+    """Turn a database failure inside the block into a StoreError saying what and where."""
+    try:
+        yield
+    except SutureError:
+        raise
+    except DB_ERRORS as exc:
+        raise store_error(exc, url, action, busy_timeout_s) from exc

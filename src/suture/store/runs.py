@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -20,18 +19,19 @@ from suture.llm.interface import LLMCall
 from suture.model import Diagnosis, FixAttempt, Run, RunStatus, StageResult, StageStatus
 from suture.store import convert, migrate
 from suture.store.db import (
+    DB_ERRORS,
     DEFAULT_BUSY_TIMEOUT_S,
     SQLITE_BEGIN,
     create_store_engine,
     mask_url,
     resolve_url,
     store_error,
+    translated_errors,
 )
 from suture.store.liveness import pid_alive, this_host
 from suture.store.tables import DiagnosisRow, FixAttemptRow, LLMCallRow, RunRow, StageRow
 
 DEFAULT_STALE_AFTER_S = 24 * 3600.0
-_DB_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
 _FULL_STAGES = selectinload(RunRow.stages).selectinload(StageRow.findings)
 
 
@@ -52,7 +52,7 @@ def open_store(
     except SutureError:
         engine.dispose()
         raise
-    except (*_DB_ERRORS, _alembic_error()) as exc:
+    except (*DB_ERRORS, _alembic_error()) as exc:
         engine.dispose()
         raise store_error(exc, resolved, "open", busy_timeout_s) from exc
     return RunStore(engine, resolved, busy_timeout_s)
@@ -330,14 +330,8 @@ class RunStore:
         with self._translate(action), self._reader() as session:
             yield session
 
-    @contextmanager
-    def _translate(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except SutureError:
-            raise
-        except _DB_ERRORS as exc:
-            raise store_error(exc, self._url, action, self._busy_timeout_s) from exc
+    def _translate(self, action: str) -> AbstractContextManager[None]:
+        return translated_errors(self._url, action, self._busy_timeout_s)
 
 
 def _run_status(value: RunStatus | str) -> RunStatus:
