@@ -6,39 +6,7 @@ import json
 
 import pytest
 
-CALC = '''"""Arithmetic."""
-
-
-def add(a: int, b: int) -> int:
-    """Add."""
-    return a + b
-
-
-def mul(a: int, b: int) -> int:
-    """Multiply."""
-    return a * b
-'''
-TESTS = '''from calc import add, mul
-
-
-def test_add():
-    assert add(2, 2) == 4
-
-
-def test_mul():
-    assert mul(2, 3) == 6
-'''
-CONFTEST = (
-    "import pathlib\nimport sys\n\nsys.path.insert(0, str(pathlib.Path(__file__).parents[1]))\n"
-)
-CONFIG = """\
-gates:
-  tests:
-    paths: [tests]
-    source: [calc]
-    min_coverage: 50
-  lint: {}
-"""
+from tests.fixtures.calc import CALC, CONFIG, CONFTEST, TESTS
 
 
 @pytest.fixture
