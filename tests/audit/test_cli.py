@@ -62,3 +62,31 @@ def test_tampering_exits_1_naming_the_event_and_key_trouble_exits_2(git_repo, su
 
     usage = suture_cli(git_repo.path, "audit", "log", "--since", "last tuesday")
     assert usage.code == 2 and "7d" in usage.stderr
+
+
+def test_key_rotate_then_list_and_verify(git_repo, suture_cli) -> None:
+    _seed(git_repo.path)  # 6 events, signed at 6
+    old = AuditLog.open(git_repo.path)
+    old_id = old.signing_key().key_id
+    old.close()
+    rotated = suture_cli(git_repo.path, "audit", "key", "rotate")
+    assert rotated.code == 0, rotated.out
+    assert f"rotated the audit key: {old_id} -> " in rotated.stdout
+    assert "event 7 audit.key_rotated" in rotated.stdout and "at event 6" in rotated.stdout
+
+    listed = suture_cli(git_repo.path, "audit", "key", "list", "--json")
+    assert listed.code == 0, listed.out
+    keys = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(k["role"], k["checkpoints"], k["retired_at"], k["introduced_at"]) for k in keys] == [
+        ("retired", 1, 7, None), ("signing", 1, None, 7)]
+    assert keys[0]["key_id"] == old_id
+    assert keys[0]["path"].endswith(f"audit_ed25519.{old_id}.pub")
+
+    ok = suture_cli(git_repo.path, "audit", "verify")
+    assert ok.code == 0, ok.out
+    assert "2 signed checkpoints verified" in ok.stdout and old_id in ok.stdout
+
+    (git_repo.path / ".suture" / "keys" / "audit_ed25519").rename(git_repo.path / "elsewhere")
+    lost = suture_cli(git_repo.path, "audit", "key", "rotate")
+    assert lost.code == 2, lost.out
+    assert "is missing" in lost.stderr and "SUTURE_AUDIT_KEY" in lost.stderr

@@ -76,3 +76,9 @@ def test_sbom_and_provenance_after_a_run(git_repo, suture_cli, small_venv: Path)
     (root / "forged.jsonl").write_text(json.dumps(envelope) + "\n")
     forged = suture_cli(root, "provenance", "--verify", "forged.jsonl")
     assert forged.code == 1 and "forged.jsonl:1: no signature" in forged.stderr, forged.out
+
+    # Envelopes made before an audit key rotation still verify with the retired key.
+    rotated = suture_cli(root, "audit", "key", "rotate")
+    assert rotated.code == 0, rotated.out
+    again = suture_cli(root, "provenance", "--verify", "app.intoto.jsonl")
+    assert again.code == 0 and "signature OK" in again.stdout, again.out

@@ -20,11 +20,19 @@ Recording (the whole API a call site needs)::
 - It returns the stored `AuditEvent` and raises (`StoreError`, `UsageError`, `AuditKeyError`)
   rather than skip: an event that cannot be recorded must stop the step that needed it.
 
+Several events that belong together (a run's) go in with `AuditLog.append_group`, which can
+also skip them when an (action, subject) is already recorded, so two processes never record
+one thing twice (see `trail.py`: config changes, runs, interrupted and dead runs).
+
 Each event stores seq (1..n, no gaps), UTC time, actor, action, subject, the canonical JSON
 payload, its SHA-256, the previous event's hash and its own hash (see `chain.py`). Every 1000th
 event and every `checkpoint()` is signed with the Ed25519 key `.suture/keys/audit_ed25519`
-(or $SUTURE_AUDIT_KEY), created on first use. `AuditLog(...).verify()` and `suture audit verify`
-name the first event that was modified, deleted, inserted or reordered, and any forged checkpoint.
+(or $SUTURE_AUDIT_KEY), created on first use. `AuditLog.rotate_key()` (`suture audit key
+rotate`) replaces it: the old key signs the head and endorses the new one in an
+`audit.key_rotated` event that the new key signs; the old public key stays trusted as
+`audit_ed25519.<key id>.pub` for the checkpoints it signed, and only those (see `rotation.py`).
+`AuditLog(...).verify()` and `suture audit verify` name the first event that was modified,
+deleted, inserted or reordered, and any forged checkpoint or rotation.
 Limits: events after the last checkpoint can be cut off or re-forged by someone who can write
 the database, which is why every run ends with a checkpoint.
 """
@@ -33,6 +41,7 @@ from suture.audit.events import (
     AuditAction,
     AuditEvent,
     Checkpoint,
+    PendingEvent,
     Problem,
     ProblemKind,
     VerifyResult,
@@ -47,6 +56,7 @@ __all__ = [
     "AuditKeyError",
     "AuditLog",
     "Checkpoint",
+    "PendingEvent",
     "Problem",
     "ProblemKind",
     "VerifyResult",

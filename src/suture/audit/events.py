@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel
 
 from suture.audit.chain import parse_utc
 from suture.errors import UsageError
@@ -33,6 +36,7 @@ class AuditAction(StrEnum):
     JUDGE_VERDICT = "judge.verdict"
     ROLLBACK = "rollback"
     CONFIG_CHANGED = "config.changed"
+    KEY_ROTATED = "audit.key_rotated"
 
 
 def check_action(action: AuditAction | str) -> str:
@@ -45,6 +49,16 @@ def check_action(action: AuditAction | str) -> str:
             hint=f"use one of {known}, or a new name of the same shape",
         )
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event to append (see `AuditLog.append_group`): what `append` takes, as one record."""
+
+    action: AuditAction | str
+    subject: str
+    payload: Mapping[str, Any] | BaseModel | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,8 @@ class ProblemKind(StrEnum):
     WRONG_KEY = "wrong-key"                # checkpoint signed by a key that is not trusted
     CHECKPOINT_MISMATCH = "checkpoint-mismatch"  # signed head hash differs from the event's
     TRUNCATED = "truncated"                # a checkpoint names an event past the end of the log
+    KEY_RETIRED = "key-retired"            # a checkpoint signed by a key after its rotation
+    BAD_ROTATION = "bad-rotation"          # a key rotation the retiring key did not sign
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ def export(log: AuditLog, out: IO[str], since: datetime | None = None) -> Export
     first = log.first_seq_since(since)
     last, _ = log.head()
     public = _public_key(log)
+    # Every key the log trusts, so checkpoints signed before a key rotation verify offline too.
+    trusted = sorted(log.trusted_keys().values(), key=lambda k: k.key_id)
     if first is None:
         first, last = last + 1, last
     checkpoints = [c for c in log.checkpoints(first) if c.seq <= last]
@@ -66,6 +68,7 @@ def export(log: AuditLog, out: IO[str], since: datetime | None = None) -> Export
         "since": utc_text(since) if since else None,
         "first_seq": span[0], "last_seq": span[1],
         "public_key": public.pem() if public else None, "key_id": public.key_id if public else None,
+        "public_keys": [{"key_id": k.key_id, "pem": k.pem()} for k in trusted],
         "rules": RULES,
     }
     out.write(_line(header))
@@ -91,6 +94,16 @@ class ExportFile:
         """The public key the file carries (trust it only after comparing its id out of band)."""
         pem = self.header.get("public_key")
         return public_key_from_pem(pem, str(self.path)) if isinstance(pem, str) else None
+
+    def embedded_keys(self) -> list[PublicKey]:
+        """Every public key the file carries: the signing key and those it replaced."""
+        found = [self.embedded_key()]
+        listed = self.header.get("public_keys")
+        for item in listed if isinstance(listed, list) else []:
+            pem = item.get("pem") if isinstance(item, dict) else None
+            if isinstance(pem, str):
+                found.append(public_key_from_pem(pem, str(self.path)))
+        return [k for k in found if k is not None]
 
     def events(self) -> Iterator[AuditEvent]:
         """The event lines, in file order, with the payload back in canonical form."""
@@ -132,8 +145,7 @@ def verify_export(path: Path, public_keys: Sequence[PublicKey] | None = None) ->
     """Check an export on its own: chain, digests, checkpoints, and that no tail was cut off."""
     exported = read_export(path)
     if public_keys is None:
-        embedded = exported.embedded_key()
-        public_keys = [embedded] if embedded else []
+        public_keys = exported.embedded_keys()
     trusted = {k.key_id: k for k in public_keys}
     result = verify_stream(exported.events(), exported.checkpoints, trusted, start_seq=None,
                            start_prev_hash=None)

@@ -108,12 +108,16 @@ def load_signing_key(path: Path) -> SigningKey | None:
                 f"{ENV_KEY} at the key that signs this log",
             )
     else:
-        _write_public(pub_path, private.public_key())
+        write_public(pub_path, private.public_key())
     return SigningKey(path, private, public)
 
 
-def create_signing_key(path: Path, *, state_root: Path | None = None) -> SigningKey:
-    """Make a new key at `path` (mode 0600) and its `.pub`; if another process won, use theirs."""
+def create_signing_key(path: Path, *, state_root: Path | None = None,
+                       exclusive: bool = False) -> SigningKey:
+    """Make a new key at `path` (mode 0600) and its `.pub`; if another process won, use theirs.
+
+    With `exclusive`, a key already at `path` is an AuditKeyError instead.
+    """
     try:
         if state_root is not None:
             ensure_state_dir(state_root / STATE_DIR)
@@ -134,7 +138,13 @@ def create_signing_key(path: Path, *, state_root: Path | None = None) -> Signing
             # link() refuses to replace: of two first uses at once, exactly one key wins.
             os.link(tmp, path)
         except FileExistsError:
-            pass
+            if exclusive:
+                raise AuditKeyError(
+                    f"{path} already exists: another key rotation is running, or one was "
+                    "interrupted before it changed the audit log",
+                    hint=f"if no `suture audit key rotate` is running, delete {path} and "
+                    "rotate again",
+                ) from None
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
@@ -209,7 +219,8 @@ def _public_pem(key: Ed25519PublicKey) -> bytes:
                             serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _write_public(path: Path, key: Ed25519PublicKey) -> None:
+def write_public(path: Path, key: Ed25519PublicKey) -> None:
+    """Write the public key as PEM (mode 0644), replacing the file atomically."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         tmp.write_bytes(_public_pem(key))

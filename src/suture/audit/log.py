@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
-from suture.audit import keys
+from suture.audit import keys, rotation
 from suture.audit.actor import default_actor
 from suture.audit.chain import (
     GENESIS_HASH,
@@ -25,7 +26,15 @@ from suture.audit.chain import (
     utc_text,
 )
 from suture.audit.checkpoints import DEFAULT_EVERY, make_checkpoint
-from suture.audit.events import AuditAction, AuditEvent, Checkpoint, VerifyResult, check_action
+from suture.audit.events import (
+    AuditAction,
+    AuditEvent,
+    Checkpoint,
+    PendingEvent,
+    VerifyResult,
+    check_action,
+)
+from suture.audit.rotation import RotationResult
 from suture.audit.verify import verify_stream
 from suture.errors import StoreError, SutureError, UsageError
 from suture.store import migrate
@@ -148,34 +157,51 @@ class AuditLog:
                payload: Mapping[str, Any] | BaseModel | None = None, *,
                actor: str | None = None) -> AuditEvent:
         """Append one event and return it; every N-th event also gets a signed checkpoint."""
-        name = check_action(action)
-        subject = _text(subject, "subject")
-        who = _text(actor if actor is not None else default_actor(self._root), "actor")
-        data = to_jsonable({} if payload is None else payload)
-        if not isinstance(data, dict):
-            raise UsageError(f"the payload of a {name} event is a {type(payload).__name__}, "
-                             "not a mapping", hint="pass a dict (or a pydantic model)")
-        body = canonical_json(data)
-        digest = sha256_hex(body)
-        key = self.signing_key() if self.checkpoint_every else None
+        return self.append_group([PendingEvent(action, subject, payload, actor)])[0]
+
+    def append_group(self, entries: Sequence[PendingEvent], *,
+                     unless: tuple[AuditAction | str, str] | None = None) -> list[AuditEvent]:
+        """Append `entries` as consecutive events in one transaction, and return them.
+
+        With `unless=(action, subject)`, nothing is appended (and [] returned) when an event
+        with that action and subject is already in the log: the check and the append happen
+        under one lock, so of two processes recording the same thing, one does.
+        """
+        prepared = [self._prepare(e) for e in entries]
+        guard = (check_action(unless[0]), unless[1]) if unless is not None else None
+        key = self.signing_key() if self.checkpoint_every and prepared else None
         for attempt in range(_APPEND_TRIES):
             try:
                 with self._write("append to the audit log in") as conn:
-                    seq, prev = _head(conn)
-                    seq += 1
-                    time = utc_text()
-                    ev = AuditEvent(seq, time, who, name, subject, body, digest, prev,
-                                    event_hash(seq, time, who, name, subject, digest, prev))
-                    conn.execute(_INSERT_EVENT, _event_row(ev))
-                    if key is not None and seq % self.checkpoint_every == 0:
-                        cp = make_checkpoint(key, seq, ev.hash)
-                        conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(cp))
-                    return ev
+                    if guard is not None and _recorded(conn, *guard):
+                        return []
+                    out: list[AuditEvent] = []
+                    for item in prepared:
+                        ev = _insert_event(conn, item)
+                        out.append(ev)
+                        if key is not None and ev.seq % self.checkpoint_every == 0:
+                            key = self._current_key(conn, key)
+                            conn.execute(_INSERT_CHECKPOINT,
+                                         _checkpoint_row(make_checkpoint(key, ev.seq, ev.hash)))
+                    return out
             except StoreError as exc:
                 # Only possible if a writer bypassed the lock; the unique seq kept the chain whole.
                 if not isinstance(exc.__cause__, IntegrityError) or attempt == _APPEND_TRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare(self, entry: PendingEvent) -> _Prepared:
+        name = check_action(entry.action)
+        subject = _text(entry.subject, "subject")
+        who = _text(entry.actor if entry.actor is not None else default_actor(self._root),
+                    "actor")
+        data = to_jsonable({} if entry.payload is None else entry.payload)
+        if not isinstance(data, dict):
+            raise UsageError(f"the payload of a {name} event is a "
+                             f"{type(entry.payload).__name__}, not a mapping",
+                             hint="pass a dict (or a pydantic model)")
+        body = canonical_json(data)
+        return _Prepared(name, subject, who, body, sha256_hex(body))
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head now (end of a run); None for an empty log. Idempotent."""
@@ -188,20 +214,82 @@ class AuditLog:
                                 .order_by(_CHECKPOINTS.c.seq.desc()).limit(1)).first()
             if last is not None and last.seq == seq:
                 return Checkpoint(*last)
+            if last is not None and last.key_id != key.key_id:
+                key = self._refresh_key(last.key_id)
             cp = make_checkpoint(key, seq, head)
             conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(cp))
             return cp
+
+    def rotate_key(self, *, actor: str | None = None) -> RotationResult:
+        """Make a new signing key, hand over to it in the log, and keep the old one trusted.
+
+        See `suture.audit.rotation`: the OLD key signs the head, an `audit.key_rotated` event
+        carries its endorsement of the new key, and the NEW key signs that event.
+        """
+        if not self.key_path.exists() and self._latest_key_id() is None:
+            raise keys.AuditKeyError(
+                f"there is no audit signing key at {self.key_path} to rotate",
+                hint="suture creates one on first use (e.g. `suture audit checkpoint`); rotate "
+                "it once it has signed something",
+            )
+        old = self._refresh_key(self._latest_key_id())  # not a cached key: it may be stale
+        pending = rotation.next_path(self.key_path)
+        new = keys.create_signing_key(pending, exclusive=True)
+        try:
+            retired = rotation.retire(self.key_path, old.public)
+            with self._write("rotate the audit key of") as conn:
+                latest = _latest_key_id(conn)
+                if latest is not None and latest != old.key_id:
+                    raise keys.AuditKeyError(
+                        f"the audit log is signed by key {latest} now, not {old.key_id}: another "
+                        "process rotated the key meanwhile",
+                        hint="run `suture audit key list` to see the keys; rotate again if needed",
+                    )
+                seq, head = _head(conn)
+                before = None
+                if seq:
+                    last = conn.execute(select(*_CHECKPOINT_COLUMNS)
+                                        .order_by(_CHECKPOINTS.c.seq.desc()).limit(1)).first()
+                    before = Checkpoint(*last) if last is not None and last.seq == seq \
+                        else make_checkpoint(old, seq, head)
+                    if last is None or last.seq != seq:
+                        conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(before))
+                handover = rotation.endorse(old, new.public, seq, head)
+                ev = _insert_event(conn, self._prepare(PendingEvent(
+                    AuditAction.KEY_ROTATED, new.key_id, handover.to_payload(), actor)))
+                after = make_checkpoint(new, ev.seq, ev.hash)
+                conn.execute(_INSERT_CHECKPOINT, _checkpoint_row(after))
+        except BaseException:
+            pending.unlink(missing_ok=True)  # the log never named it: nothing depends on it
+            keys.public_path(pending).unlink(missing_ok=True)
+            raise
+        installed = rotation.install(self.key_path)
+        with self._key_lock:
+            self._key = installed
+        return RotationResult(old.key_id, new.key_id, ev, before, after, self.key_path, retired)
 
     def signing_key(self) -> keys.SigningKey:
         """The checkpoint key, created on first use; refuses a key that is not the log's own."""
         with self._key_lock:
             if self._key is None:
-                self._key = self._load_key()
+                self._key = self._load_key(self._latest_key_id())
             return self._key
 
-    def _load_key(self) -> keys.SigningKey:
-        latest = self._latest_key_id()
+    def _current_key(self, conn: Connection, key: keys.SigningKey) -> keys.SigningKey:
+        """`key`, or the log's newer key if another process rotated it meanwhile."""
+        latest = _latest_key_id(conn)
+        return key if latest is None or latest == key.key_id else self._refresh_key(latest)
+
+    def _refresh_key(self, latest: str | None) -> keys.SigningKey:
+        with self._key_lock:
+            self._key = self._load_key(latest)
+            return self._key
+
+    def _load_key(self, latest: str | None) -> keys.SigningKey:
         key = keys.load_signing_key(self.key_path)
+        if latest is not None and (key is None or key.key_id != latest):
+            # A rotation that switched the log but died before installing its key file.
+            key = rotation.finish_pending(self.key_path, latest) or key
         if key is None:
             if latest is not None:
                 raise keys.AuditKeyError(
@@ -222,8 +310,7 @@ class AuditLog:
 
     def _latest_key_id(self) -> str | None:
         with self._read("read") as conn:
-            query = select(_CHECKPOINTS.c.key_id).order_by(_CHECKPOINTS.c.seq.desc()).limit(1)
-            return conn.execute(query).scalar_one_or_none()
+            return _latest_key_id(conn)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -282,7 +369,8 @@ class AuditLog:
 
     def trusted_keys(self, public_keys: Sequence[keys.PublicKey] | None = None
                      ) -> dict[str, keys.PublicKey]:
-        """The keys checkpoints are checked with: those given, else the log's own `.pub`."""
+        """The keys checkpoints are checked with: those given, else the log's own `.pub` and
+        the retired keys kept beside it (`<key>.<key id>.pub`)."""
         if public_keys is None:
             pub = keys.public_path(self.key_path)
             if pub.exists():
@@ -291,7 +379,15 @@ class AuditLog:
                 public_keys = [keys.load_public_key(self.key_path)]
             else:
                 public_keys = []
+            public_keys = [*rotation.retired_keys(self.key_path), *public_keys]
         return {k.key_id: k for k in public_keys}
+
+    def key_usage(self) -> dict[str, tuple[int, int, int]]:
+        """Per key id that signed checkpoints: (count, first seq, last seq)."""
+        query = (select(_CHECKPOINTS.c.key_id, func.count(), func.min(_CHECKPOINTS.c.seq),
+                        func.max(_CHECKPOINTS.c.seq)).group_by(_CHECKPOINTS.c.key_id))
+        with self._read("read") as conn:
+            return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
 
     def verify(self, public_keys: Sequence[keys.PublicKey] | None = None) -> VerifyResult:
         """Walk the whole chain in batches and name the first bad event or checkpoint."""
@@ -324,9 +420,43 @@ class AuditLog:
         return translated_errors(self._url, action, self._busy_timeout_s)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An event checked and serialised, waiting for its place (seq, time, prev_hash)."""
+
+    action: str
+    subject: str
+    actor: str
+    body: str
+    digest: str
+
+
 def _head(conn: Connection) -> tuple[int, str]:
     row = conn.execute(_HEAD).first()
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
+
+
+def _insert_event(conn: Connection, item: _Prepared) -> AuditEvent:
+    """Chain `item` onto the head; the caller holds the append lock."""
+    seq, prev = _head(conn)
+    seq += 1
+    time = utc_text()
+    ev = AuditEvent(seq, time, item.actor, item.action, item.subject, item.body, item.digest,
+                    prev, event_hash(seq, time, item.actor, item.action, item.subject,
+                                     item.digest, prev))
+    conn.execute(_INSERT_EVENT, _event_row(ev))
+    return ev
+
+
+def _latest_key_id(conn: Connection) -> str | None:
+    query = select(_CHECKPOINTS.c.key_id).order_by(_CHECKPOINTS.c.seq.desc()).limit(1)
+    return conn.execute(query).scalar_one_or_none()
+
+
+def _recorded(conn: Connection, action: str, subject: str) -> bool:
+    query = select(_EVENTS.c.seq).where(_EVENTS.c.subject == subject,
+                                        _EVENTS.c.action == action).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def _event_row(ev: AuditEvent) -> dict[str, Any]:

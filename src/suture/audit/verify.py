@@ -10,8 +10,16 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from suture.audit.chain import GENESIS_HASH, event_hash, sha256_hex
 from suture.audit.checkpoints import check_signature
-from suture.audit.events import AuditEvent, Checkpoint, Problem, ProblemKind, VerifyResult
+from suture.audit.events import (
+    AuditAction,
+    AuditEvent,
+    Checkpoint,
+    Problem,
+    ProblemKind,
+    VerifyResult,
+)
 from suture.audit.keys import PublicKey
+from suture.audit.rotation import check_rotation
 
 
 def verify_stream(
@@ -53,6 +61,8 @@ class _Walk:
         self.last_seq: int | None = None
         self.last_signed = 0
         self.key_ids: set[str] = set()
+        # Key id -> the rotation event that retired it: it may sign nothing from there on.
+        self.retired: dict[str, int] = {}
 
     def run(self, events: Iterator[AuditEvent]) -> Problem | None:
         for ev in events:
@@ -62,7 +72,7 @@ class _Walk:
                 self.prev = GENESIS_HASH if ev.seq == 1 else None
                 while self.next_cp < len(self.pending) and self.pending[self.next_cp].seq < ev.seq:
                     self.next_cp += 1
-            problem = self._event(ev) or self._checkpoints_at(ev)
+            problem = self._event(ev) or self._rotation(ev) or self._checkpoints_at(ev)
             if problem is not None:
                 return problem
             self.prev = ev.hash
@@ -101,11 +111,19 @@ class _Walk:
                            "reordered here, or the one before it was rewritten and re-hashed")
         return None
 
+    def _rotation(self, ev: AuditEvent) -> Problem | None:
+        if ev.action != AuditAction.KEY_ROTATED.value:
+            return None
+        rotation, problem = check_rotation(ev, self.prev, self.trusted)
+        if rotation is not None and problem is None:
+            self.retired.setdefault(rotation.old_key_id, ev.seq)
+        return problem
+
     def _checkpoints_at(self, ev: AuditEvent) -> Problem | None:
         while self.next_cp < len(self.pending) and self.pending[self.next_cp].seq <= ev.seq:
             cp = self.pending[self.next_cp]
             self.next_cp += 1
-            problem = check_signature(cp, self.trusted)
+            problem = check_signature(cp, self.trusted) or self._retired_signer(cp)
             if problem is not None:
                 return problem
             if cp.head_hash != ev.hash:
@@ -119,6 +137,14 @@ class _Walk:
             self.key_ids.add(cp.key_id)
             self.last_signed = cp.seq
         return None
+
+    def _retired_signer(self, cp: Checkpoint) -> Problem | None:
+        retired_at = self.retired.get(cp.key_id)
+        if retired_at is None or cp.seq < retired_at:
+            return None
+        return Problem(cp.seq, ProblemKind.KEY_RETIRED,
+                       f"the checkpoint at event {cp.seq} is signed by key {cp.key_id}, which was "
+                       f"retired at event {retired_at}: whoever still holds that key forged it")
 
     def _leftover_checkpoints(self) -> Problem | None:
         if self.next_cp >= len(self.pending):

@@ -27,16 +27,27 @@ audit_app = typer.Typer(
     help="The tamper-evident audit log: every run, gate result, diagnosis, LLM call, fix, "
     "approval and deploy step, hash-chained in the run database with signed checkpoints.\n\n"
     "Examples:\n\n  suture audit verify\n\n  suture audit log --since 7d --action fix.commit\n\n"
-    "  suture audit export --since 30d -o audit.jsonl\n\n  suture audit checkpoint",
+    "  suture audit export --since 30d -o audit.jsonl\n\n  suture audit checkpoint\n\n"
+    "  suture audit key rotate",
     no_args_is_help=True,
 )
+key_app = typer.Typer(
+    help="The Ed25519 keys that sign the audit log's checkpoints: the signing key, and the "
+    "retired ones kept as .suture/keys/audit_ed25519.<key id>.pub so old checkpoints still "
+    "verify.\n\nExamples:\n\n  suture audit key list\n\n  suture audit key rotate",
+    no_args_is_help=True,
+)
+audit_app.add_typer(key_app, name="key")
 
 PUBLIC_KEY_OPTION = typer.Option(
     None, "--public-key", "-k",
-    help="Public key (.pub PEM) to check signatures with; repeat for several. Default: the "
-    f".pub next to the signing key (.suture/keys/audit_ed25519 or ${ENV_KEY}).",
+    help="Public key (.pub PEM) to check signatures with; repeat for several (after a key "
+    "rotation, give the retired keys too). Default: the .pub next to the signing key "
+    f"(.suture/keys/audit_ed25519 or ${ENV_KEY}) and the retired keys kept beside it.",
     show_default=False,
 )
+KEY_OPTION = typer.Option(None, "--key", help=f"Signing key (PEM). Default: ${ENV_KEY}, else "
+                          ".suture/keys/audit_ed25519.", show_default=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -203,9 +214,7 @@ def export_command(
     "  suture audit checkpoint --key /run/secrets/audit_ed25519",
 )
 def checkpoint_command(
-    key: Path | None = typer.Option(None, "--key",
-                                    help=f"Signing key (PEM). Default: ${ENV_KEY}, else "
-                                    ".suture/keys/audit_ed25519.", show_default=False),
+    key: Path | None = KEY_OPTION,
     root: Path | None = ROOT_OPTION,
 ) -> None:
     """Sign the audit log's head."""
@@ -219,3 +228,78 @@ def checkpoint_command(
         return
     out_console.print(f"signed checkpoint at event {cp.seq} (head {cp.head_hash[:16]}) with key "
                       f"{cp.key_id} ({escape(str(path))})")
+
+
+@key_app.command(
+    "rotate",
+    help="Replace the signing key with a new Ed25519 key. The old key signs the current head, "
+    "an `audit.key_rotated` event records its endorsement of the new key, and the new key signs "
+    "that event; the old public key is kept as audit_ed25519.<key id>.pub, so `verify` still "
+    "checks the checkpoints it signed, and refuses any it signs from now on. The old private "
+    "key is deleted.\n\nExit code: 0 rotated, 2 key missing, wrong or not writable.\n\n"
+    "Examples:\n\n  suture audit key rotate\n\n"
+    "  SUTURE_AUDIT_KEY=/run/secrets/audit_ed25519 suture audit key rotate --json",
+)
+def key_rotate_command(
+    key: Path | None = KEY_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON."),
+    root: Path | None = ROOT_OPTION,
+) -> None:
+    """Rotate the audit signing key."""
+    from suture.audit import AuditLog
+
+    with AuditLog.open(resolve_root(root), key=key) as log:
+        done = log.rotate_key()
+    if as_json:
+        typer.echo(json.dumps({
+            "old_key_id": done.old_key_id, "new_key_id": done.new_key_id,
+            "event_seq": done.event.seq,
+            "old_key_checkpoint": done.before.seq if done.before else None,
+            "new_key_checkpoint": done.after.seq, "key_path": str(done.key_path),
+            "retired_public_key": str(done.retired_public),
+        }, indent=2))
+        return
+    signed = f"; key {done.old_key_id} signed the head at event {done.before.seq}" \
+        if done.before else ""
+    out_console.print(f"rotated the audit key: {done.old_key_id} -> [bold]{done.new_key_id}[/] "
+                      f"(event {done.event.seq} audit.key_rotated, signed by the new key{signed})")
+    out_console.print(f"new signing key: {escape(str(done.key_path))}; the old public key stays "
+                      f"trusted as {escape(str(done.retired_public))}")
+    out_console.print("[dim]give auditors the new .pub too: `suture audit export` carries "
+                      "every key[/]")
+
+
+@key_app.command(
+    "list",
+    help="List the keys the audit log knows: the signing key, retired keys, and any key that "
+    "signed checkpoints but whose public key is not kept here (verify would reject those).\n\n"
+    "Examples:\n\n  suture audit key list\n\n  suture audit key list --json",
+)
+def key_list_command(
+    key: Path | None = KEY_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="JSON lines, one key each."),
+    root: Path | None = ROOT_OPTION,
+) -> None:
+    """List the audit keys."""
+    from suture.audit import AuditLog
+    from suture.audit.keyring import describe_keys
+
+    with AuditLog.open(resolve_root(root), key=key) as log:
+        infos = describe_keys(log)
+    if as_json:
+        for info in infos:
+            typer.echo(json.dumps(info.to_json(), separators=(",", ":")))
+        return
+    if not infos:
+        out_console.print("no audit key yet: suture creates one when it first signs the log")
+        return
+    table = Table(title="suture audit keys", title_justify="left")
+    for col in ("key id", "role", "checkpoints", "at events", "since", "retired at", "file"):
+        table.add_column(col, overflow="fold")
+    for info in infos:
+        span = f"{info.first_seq}..{info.last_seq}" if info.checkpoints else "-"
+        role = info.role.value if info.role.value != "unknown" else "[red]unknown[/]"
+        table.add_row(info.key_id, role, str(info.checkpoints), span,
+                      str(info.introduced_at or "-"), str(info.retired_at or "-"),
+                      escape(info.path or "(no public key here)"))
+    out_console.print(table)

@@ -18,7 +18,7 @@ from suture.errors import UsageError
 if TYPE_CHECKING:
     from suture.compliance.report import Report
 
-FORMATS = ("text", "json", "html")
+FORMATS = ("text", "json", "html", "oscal")
 _STYLE = {"satisfied": "green", "not_satisfied": "bold red", "error": "yellow",
           "not_applicable": "dim", "manual": "dim"}
 
@@ -84,8 +84,9 @@ def report_command(
     since: str = typer.Option("30d", "--since", "-s",
                               help="Period start: 30d, 12h, 2w, or a UTC date (2026-11-01)."),
     fmt: str | None = typer.Option(None, "--format", "-f",
-                                   help="text, json or html (default: from -o's suffix, "
-                                   "else text)."),
+                                   help="text, json, html or oscal (OSCAL 1.1.2 "
+                                   "assessment-results JSON; default: from -o's suffix, else "
+                                   "text)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Write the report to this file."),
     packs_dir: list[Path] | None = PACKS_DIR_OPTION,
@@ -110,6 +111,10 @@ def report_command(
         report = evaluate(loaded, ctx, now)
     if chosen == "text":
         text = None
+    elif chosen == "oscal":
+        from suture.compliance.oscal import render_oscal
+
+        text = render_oscal(report)
     else:
         text = render_json(report) if chosen == "json" else render_html(report)
     if output is not None:

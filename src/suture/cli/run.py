@@ -6,16 +6,19 @@ import signal
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from suture import config as config_mod
 from suture.audit import trail
+from suture.audit.actor import default_actor
 from suture.cli.common import ROOT_OPTION, err_console, out_console, resolve_root
 from suture.cli.render import LiveProgress, print_run
+from suture.errors import SutureError
 from suture.model import RunStatus
 from suture.pipeline.execute import RunOptions, run_pipeline
 from suture.pipeline.plan import plan
 from suture.pipeline.reports import Format, render
-from suture.store import open_store
+from suture.store import RunStore, open_store
 
 EXIT_CODES = {RunStatus.PASSED: 0, RunStatus.FAILED: 1, RunStatus.ERROR: 3}
 
@@ -40,6 +43,17 @@ def register(app: typer.Typer) -> None:
 
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _audit_interrupted(store: RunStore, top: Path, actor: str, cause: BaseException) -> None:
+    """Put the run the store just marked interrupted into the audit log, without masking why."""
+    try:
+        trail.interrupted_recorded(store, top, actor=actor)
+    except SutureError as exc:
+        # The next `suture run` records it instead; the interruption is what the user must see.
+        if isinstance(cause, KeyboardInterrupt):
+            err_console.print("suture: the interrupted run is not in the audit log yet: "
+                              f"{escape(exc.message)}")
 
 
 def run_command(
@@ -67,11 +81,17 @@ def run_command(
     graph = plan(cfg, gate)
     store = open_store(top)
     options = RunOptions(use_cache=not no_cache, only=tuple(gate), jobs=jobs)
+    # Who runs it, asked of git now: once interrupted, suture starts no tool, git included.
+    actor = default_actor(top)
     # CI systems cancel with SIGTERM: treat it like Ctrl-C so the run is recorded as error.
     signal.signal(signal.SIGTERM, _interrupt)
     err_console.print(f"suture: running {len(graph)} gate(s) in {top}")
-    with LiveProgress(err_console, len(graph)) as progress:
-        result = run_pipeline(top, cfg, store, options, progress)
+    try:
+        with LiveProgress(err_console, len(graph)) as progress:
+            result = run_pipeline(top, cfg, store, options, progress)
+    except BaseException as exc:
+        _audit_interrupted(store, top, actor, exc)
+        raise
     trail.run_recorded(store, top, result)
     if output is not None:
         output.write_text(render(result, fmt), encoding="utf-8")

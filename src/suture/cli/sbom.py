@@ -109,8 +109,12 @@ def provenance_command(
 
     top = resolve_root(root)
     if verify_file is not None:
-        key = load_public_key(public_key or public_path(audit_log(top).key_path))
-        _verify(verify_file, key)
+        if public_key is not None:
+            trusted = {"": load_public_key(public_key)}
+        else:  # the audit key and every key it replaced: envelopes made before a rotation verify
+            log = audit_log(top)
+            trusted = log.trusted_keys() or {"": load_public_key(public_path(log.key_path))}
+        _verify(verify_file, trusted)
         return
     if not artifacts:
         raise UsageError("name the artifact files to attest",
@@ -134,7 +138,7 @@ def provenance_command(
                                                             if output else ""))
 
 
-def _verify(path: Path, key: PublicKey) -> None:
+def _verify(path: Path, trusted: dict[str, PublicKey]) -> None:
     from suture.evidence import provenance
 
     try:
@@ -144,6 +148,7 @@ def _verify(path: Path, key: PublicKey) -> None:
     if not lines:
         raise UsageError(f"{path} holds no envelope")
     for n, line in enumerate(lines, 1):
+        key = _key_for(line, trusted)
         try:
             statement = provenance.verify(line, key)
         except provenance.VerificationError as exc:
@@ -154,6 +159,20 @@ def _verify(path: Path, key: PublicKey) -> None:
         out_console.print(f"{escape(str(path))}:{n}: signature OK (key {key.key_id}): "
                           f"{escape(names)}")
 
+
+
+def _key_for(line: str, trusted: dict[str, PublicKey]) -> PublicKey:
+    """The trusted key named by one of the envelope's signatures, else the newest trusted one."""
+    from suture.evidence import provenance
+
+    try:
+        ids = [s.keyid for s in provenance.Envelope.from_json(line).signatures]
+    except (ValueError, KeyError, TypeError, provenance.VerificationError):
+        ids = []
+    for key_id in ids:
+        if key_id in trusted:
+            return trusted[key_id]
+    return list(trusted.values())[-1]
 
 
 def _write(path: Path, text: str) -> None:

@@ -3,9 +3,20 @@
 Every text file git knows of (tracked, or untracked and not ignored) is scanned with the
 redactor's patterns plus the validators in `phi_scan`: fixtures, test data, logs, configs, SQL
 seeds, CSV, FHIR JSON and notebooks (cell sources and text outputs). A finding shows a masked
-value (`***-**-6789`, `j***@example.org`) and a masked copy of its line; its fingerprint hashes
-the path, the kind and a slow hash of the value, so it survives line moves and `suture baseline`
-can accept it. Binary files are counted, oversized ones reported as notes; neither is read.
+value (`***-**-6789`, `j***@example.org`) and a masked copy of its line. Binary files are
+counted, oversized ones reported as notes; neither is read.
+
+A finding's fingerprint is an HMAC-SHA256, under the team's secret key (`.suture/keys/phi.key`,
+setting `key:`, made on first use), of its path, kind and normalised value: it survives line
+moves and `suture baseline` can accept it, yet a baseline or report holding it gives away nothing
+(the old unkeyed hash could be searched from a masked SSN's last four digits). The key must be
+shared like any secret: a CI job without it would fingerprint differently.
+
+Baselines from before the key: the gate does not migrate them (that would keep the guessable
+fingerprints); a finding the baseline accepted under the old scheme is reported as new, its fix
+hint says so, and the summary counts them: review them, then `suture baseline` re-accepts them.
+When the key is missing but the baseline accepts findings like the current ones under some key,
+the gate stops with an error rather than make a new key that would disown the baseline.
 """
 
 from __future__ import annotations
@@ -13,8 +24,11 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -26,12 +40,14 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from suture import __version__
-from suture.errors import ToolError
+from suture.errors import SutureError, ToolError
 from suture.gates import files, phi_scan
 from suture.gates.interface import Gate, GateConfig, GateContext, GateReport
 from suture.gates.phi_scan import DEFAULT_KINDS, LABELS, Hit, PhiKind
 from suture.llm.redact import Redactor
 from suture.model import Finding, Level
+from suture.pipeline import baseline as baseline_mod
+from suture.pipeline import findings as findings_mod
 
 ALLOW_COMMENT = "suture: allow-phi"
 TOOL = "suture-phi"
@@ -61,7 +77,10 @@ _DATA_SUFFIXES = frozenset(str.split(
 _LAYOUTS = {".csv": "csv", ".tsv": "tsv", ".sql": "sql"}
 _SNIFF = 8192
 _SNIPPET_WIDTH = 200
-_HASH_ROUNDS = 20_000  # makes guessing a value from its fingerprint slow, not impossible
+_HASH_ROUNDS = 20_000  # the old, unkeyed scheme: still computed to recognise old baselines
+DEFAULT_KEY = ".suture/keys/phi.key"
+_KEY_BYTES = 32
+_KEY_RE = re.compile(r"^[0-9a-f]{64,}$")
 
 
 class PhiConfig(GateConfig):
@@ -88,6 +107,13 @@ class PhiConfig(GateConfig):
     max_per_file: int = Field(
         200, ge=1, description="Findings listed per file; the rest are counted in one finding."
     )
+    key: str = Field(
+        DEFAULT_KEY,
+        description="The team's secret fingerprint key (64 hex digits; repo-relative or absolute "
+        "path, `~` allowed), created on first use with mode 0600. Fingerprints are keyed HMACs "
+        "of the values, so the baseline reveals nothing; give CI the same key (e.g. from a "
+        "secret) or every accepted finding comes back as new. Keep it out of git.",
+    )
 
     @field_validator("allowlist")
     @classmethod
@@ -110,6 +136,21 @@ class _Tally:
     oversized: list[str] = field(default_factory=list)
     allowed: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    legacy: int = 0      # accepted by the baseline under the old, unkeyed fingerprint
+    other_key: int = 0   # accepted by the baseline, it seems, under another key
+    created_key: str = ""
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What every file of one run is scanned with."""
+
+    kinds: frozenset[PhiKind]
+    allow: list[re.Pattern[str]]
+    limit: int
+    secret: bytes
+    # Where fingerprints' values go when an old baseline may need recognising (else None).
+    values: dict[str, tuple[str, PhiKind, str]] | None
 
 
 class PhiGate(Gate):
@@ -125,12 +166,32 @@ class PhiGate(Gate):
         """suture's version and a digest of the rules, so a rule change invalidates the cache."""
         return f"{TOOL} {__version__} (rules {_rules_digest()})"
 
+    def extra_cache_inputs(self, ctx: GateContext) -> str:
+        """The key's id and the baseline: fingerprints and their notes depend on both."""
+        key = load_key(self.key_path(ctx.root))
+        baseline = _baseline_path(ctx.root)
+        try:
+            accepted = hashlib.sha256(baseline.read_bytes()).hexdigest()[:16]
+        except OSError:
+            accepted = "none"
+        return f"key {key.key_id if key else 'none'}; baseline {accepted}"
+
     def input_files(self, ctx: GateContext) -> Iterable[Path]:
         """Every file the gate would look at."""
         return self._targets(ctx.root)
 
+    def key_path(self, root: Path) -> Path:
+        """Where the fingerprint key is: the `key` setting, relative to the repository."""
+        return root / Path(os.path.expanduser(self.config.key))
+
     def run(self, ctx: GateContext) -> GateReport:
         """Scan each file and report every identifier not allowed by comment or allowlist."""
+        key_file = self.key_path(ctx.root)
+        key = load_key(key_file)
+        secret = key.secret if key is not None else secrets.token_bytes(_KEY_BYTES)
+        accepted = _accepted(ctx.root, self.name)
+        # Fingerprint -> (path, kind, normal value), kept only to recognise old baseline entries.
+        values: dict[str, tuple[str, PhiKind, str]] | None = {} if accepted else None
         tally = _Tally()
         findings: list[Finding] = []
         allow = [re.compile(p) for p in self.config.allowlist]
@@ -138,6 +199,7 @@ class PhiGate(Gate):
         limit = int(self.config.max_file_mb * 1_000_000)
         timeout = self.config.timeout or ctx.timeout
         deadline = time.monotonic() + timeout
+        scan = _Scan(kinds, allow, limit, secret, values)
         for path in self._targets(ctx.root):
             if time.monotonic() > deadline:
                 # The scan runs in suture's own process, so it stops itself rather than be killed.
@@ -148,8 +210,23 @@ class PhiGate(Gate):
                     "phi gate's `timeout:` in suture.yml",
                 )
             rel = path.relative_to(ctx.root).as_posix()
-            findings += self._scan_path(path, rel, kinds, allow, limit, tally)
+            findings += self._scan_path(path, rel, scan, tally)
         findings.sort(key=lambda f: (f.path or "", f.line or 0, f.column or 0, f.rule_id))
+        check = _BaselineCheck()
+        if accepted and values is not None:
+            findings, check = _against_baseline(ctx.root, findings, values, accepted, key_file)
+        if key is None:
+            if check.other_key:
+                raise ToolError(
+                    f"the phi fingerprint key {key_file} is missing, but the baseline accepts "
+                    f"{check.other_key} finding(s) like the current ones under a key",
+                    hint=f"copy the team's phi key to {key_file} (in CI, from a secret) or point "
+                    "the phi gate's `key:` at it; to start over with a new key, delete the phi "
+                    "entries from the baseline, run again, and review before `suture baseline`",
+                )
+            key = create_key(key_file, secret, ctx.root)
+            tally.created_key = str(key_file)
+        tally.legacy, tally.other_key = check.legacy, check.other_key
         return GateReport(
             findings=tuple(findings), summary=_summary(findings, tally),
             metrics={"files_scanned": float(tally.scanned), "bytes_scanned": float(tally.bytes),
@@ -168,8 +245,8 @@ class PhiGate(Gate):
                 )
         return files.select(root, under=self.config.paths, exclude=self.config.exclude)
 
-    def _scan_path(self, path: Path, rel: str, kinds: frozenset[PhiKind],
-                   allow: list[re.Pattern[str]], limit: int, tally: _Tally) -> list[Finding]:
+    def _scan_path(self, path: Path, rel: str, scan: _Scan, tally: _Tally) -> list[Finding]:
+        kinds, limit = scan.kinds, scan.limit
         suffix = path.suffix.lower()
         if suffix in _BINARY_SUFFIXES:
             tally.binary.append(rel)
@@ -204,7 +281,7 @@ class PhiGate(Gate):
             hits = phi_scan.scan(piece.text, kinds, _LAYOUTS.get(suffix, ""))
             if hits and piece.place is not None and not file_lines:
                 file_lines = line_starts(text)
-            for finding in _findings(rel, piece, file_lines, hits, allow, room):
+            for finding in _findings(rel, piece, file_lines, hits, scan, room):
                 if finding is None:
                     tally.allowed += 1
                 else:
@@ -333,11 +410,11 @@ class _Room:
 
 
 def _findings(rel: str, piece: _Piece, file_lines: list[int], hits: list[Hit],
-              allow: list[re.Pattern[str]], room: _Room) -> Iterator[Finding | None]:
+              scan: _Scan, room: _Room) -> Iterator[Finding | None]:
     """A finding per hit, or None for a hit an allowlist entry or allow comment covers.
 
-    Once `room` is used up, hits are only counted: a dump of patient records needs one fix, and
-    fingerprinting each of its values (a deliberately slow hash) would take minutes.
+    Once `room` is used up, hits are only counted: a dump of patient records needs one fix, not
+    a finding (and, to recognise an old baseline, a deliberately slow hash) per value.
     """
     if not hits:
         return
@@ -356,7 +433,7 @@ def _findings(rel: str, piece: _Piece, file_lines: list[int], hits: list[Hit],
         masked, spots = _masked_line(text, begin, end, line_hits) if room.left > 0 else ("", [])
         for number_on_line, hit in enumerate(line_hits):
             value = text[hit.start:hit.end]
-            if any(p.search(value) or p.search(rel) for p in allow):
+            if any(p.search(value) or p.search(rel) for p in scan.allow):
                 yield None
                 continue
             if room.left <= 0:
@@ -366,11 +443,15 @@ def _findings(rel: str, piece: _Piece, file_lines: list[int], hits: list[Hit],
             spot = spots[number_on_line]
             number, column = _position(piece, hit.start, index, begin, file_lines)
             suffix = f" ({piece.where})" if piece.where else ""
+            normal = phi_scan.normal(hit.kind, value)
+            seed = fingerprint(rel, hit.kind, normal, scan.secret)
+            if scan.values is not None:
+                scan.values[seed] = (rel, hit.kind, normal)
             yield Finding(
                 rule_id=f"phi/{hit.kind.value}", level=Level.ERROR, tool=TOOL,
                 message=f"{LABELS[hit.kind]} {phi_scan.mask(hit.kind, value)} committed{suffix}",
                 path=rel, line=number, column=column, cwe=CWE, help_uri=HELP_URI,
-                fingerprint=fingerprint(rel, hit.kind, value), fix_hint=FIX_HINT,
+                fingerprint=seed, fix_hint=FIX_HINT,
                 # Set here so the executor never quotes the raw line, which holds the value.
                 snippet=_snippet(number, masked, spot),
             )
@@ -415,18 +496,158 @@ def _position(piece: _Piece, offset: int, index: int, begin: int,
     return line + 1, raw - file_lines[line] + 1
 
 
-def fingerprint(path: str, kind: PhiKind, value: str) -> str:
-    """Stable across line moves, distinct per file and kind; holds no value in clear."""
-    return hashlib.sha256(
-        f"{path}\0{kind.value}\0{_value_hash(kind, phi_scan.normal(kind, value))}".encode()
-    ).hexdigest()[:32]
+def fingerprint(path: str, kind: PhiKind, normal: str, secret: bytes) -> str:
+    """HMAC-SHA256 under the team's key of path, kind and normalised value (`phi_scan.normal`).
+
+    Stable across line moves, distinct per file and kind; without the key, knowing most of a
+    value (a masked SSN's last four digits) does not help to find the rest.
+    """
+    message = f"{path}\0{kind.value}\0{normal}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def legacy_fingerprint(path: str, kind: PhiKind, normal: str) -> str:
+    """The unkeyed fingerprint of suture before the phi key, to recognise old baselines."""
+    return hashlib.sha256(f"{path}\0{kind.value}\0{_value_hash(kind, normal)}".encode()
+                          ).hexdigest()[:32]
 
 
 @lru_cache(maxsize=4096)
 def _value_hash(kind: PhiKind, normal: str) -> str:
-    # Salted by kind and slowed down: a 9-digit SSN space is small enough to enumerate.
     salt = f"suture-phi/{kind.value}".encode()
     return hashlib.pbkdf2_hmac("sha256", normal.encode(), salt, _HASH_ROUNDS).hex()
+
+
+@dataclass(frozen=True)
+class PhiKey:
+    """The team's fingerprint key and an id that names it without giving it away."""
+
+    secret: bytes
+    path: Path
+
+    @property
+    def key_id(self) -> str:
+        """First 12 hex digits of a domain-separated SHA-256 of the key."""
+        return hashlib.sha256(b"suture-phi-key-id\0" + self.secret).hexdigest()[:12]
+
+
+def load_key(path: Path) -> PhiKey | None:
+    """The key at `path`, or None when there is no file; a malformed key is a ToolError."""
+    try:
+        text = path.read_text(encoding="ascii").strip().lower()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"cannot read the phi fingerprint key {path}: "
+                        f"{getattr(exc, 'strerror', None) or exc}",
+                        hint="make it readable by you, or point the phi gate's `key:` at the "
+                        "team's key") from exc
+    if not _KEY_RE.match(text):
+        raise ToolError(f"the phi fingerprint key {path} is not 64 or more hex digits",
+                        hint="restore the team's key file; suture writes one with "
+                        f"{_KEY_BYTES} random bytes when none exists")
+    return PhiKey(bytes.fromhex(text[: len(text) // 2 * 2]), path)
+
+
+def create_key(path: Path, secret: bytes, root: Path) -> PhiKey:
+    """Write `secret` as the key at `path` (mode 0600); if another process won, refuse."""
+    try:
+        state = root / ".suture"
+        if state in path.parents:
+            from suture.store.db import ensure_state_dir  # keeps `.suture/` out of git
+
+            ensure_state_dir(state)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, secret.hex().encode("ascii") + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # never replaces: a key in use must not change under a baseline
+        finally:
+            tmp.unlink(missing_ok=True)
+    except FileExistsError:
+        raise ToolError(f"another suture process created the phi fingerprint key {path} while "
+                        "this scan ran", hint="run the phi gate again") from None
+    except (OSError, SutureError) as exc:
+        raise ToolError(f"cannot create the phi fingerprint key {path}: "
+                        f"{getattr(exc, 'strerror', None) or exc}",
+                        hint="make its folder writable, or point the phi gate's `key:` at a "
+                        "writable path") from exc
+    return PhiKey(secret, path)
+
+
+@dataclass(frozen=True)
+class _BaselineCheck:
+    """Findings the baseline seems to accept under another fingerprint than the current one."""
+
+    legacy: int = 0
+    other_key: int = 0
+
+
+_LEGACY_HINT = (
+    "the baseline accepted this under suture's old, unkeyed PHI fingerprint, which could be "
+    "searched from the masked digits: it is reported again until re-accepted; check it is "
+    "synthetic, then run `suture baseline` (or remove it). "
+)
+
+
+def _against_baseline(root: Path, found: list[Finding],
+                      values: dict[str, tuple[str, PhiKind, str]],
+                      accepted: dict[str, baseline_mod.BaselineEntry], key_file: Path
+                      ) -> tuple[list[Finding], _BaselineCheck]:
+    """Mark findings the baseline accepts under the old scheme or, it seems, another key.
+
+    Fingerprints are compared as the executor will finish them (`pipeline.findings.finish`).
+    """
+    final = [f.fingerprint for f in findings_mod.finish(root, found)]
+    pending = {i for i, f in enumerate(found)
+               if f.fingerprint in values and final[i] not in accepted}
+    if not pending:
+        return found, _BaselineCheck()
+    seeds = {found[i].fingerprint for i in pending}
+    # Every finding with a pending seed, so the executor's per-seed counters come out the same.
+    subset = [i for i, f in enumerate(found) if f.fingerprint in seeds]
+    legacy = findings_mod.finish(root, [found[i].model_copy(update={
+        "fingerprint": legacy_fingerprint(*values[found[i].fingerprint])}) for i in subset])
+    legacy_hits = {i for i, f in zip(subset, legacy, strict=True)
+                   if i in pending and f.fingerprint in accepted}
+    current = set(final)
+    unmatched = {(e.rule_id, e.path, e.message) for fp, e in accepted.items()
+                 if fp not in current}
+    other = {i for i in pending - legacy_hits
+             if (found[i].rule_id, found[i].path, found[i].message[:200]) in unmatched}
+    other_hint = (f"the baseline accepts a finding like this under another phi key: is "
+                  f"{key_file} the team's key? ")
+    out = [f.model_copy(update={"fix_hint": _LEGACY_HINT + (f.fix_hint or "")})
+           if i in legacy_hits else
+           f.model_copy(update={"fix_hint": other_hint + (f.fix_hint or "")}) if i in other else f
+           for i, f in enumerate(found)]
+    return out, _BaselineCheck(len(legacy_hits), len(other))
+
+
+def _accepted(root: Path, stage: str) -> dict[str, baseline_mod.BaselineEntry]:
+    """The baseline's phi entries for this stage (fingerprint -> entry); {} when none."""
+    try:
+        base = baseline_mod.load(_baseline_path(root))
+    except SutureError:
+        return {}  # a broken baseline is the executor's error to report
+    return {fp: e for fp, e in base.findings.items()
+            if e.stage == stage and e.rule_id.startswith("phi/") and e.rule_id != "phi/more"}
+
+
+def _baseline_path(root: Path) -> Path:
+    """The baseline the run applies: `baseline:` of the root's suture.yml, else the default."""
+    from suture import config as config_mod  # config imports the gate registry, so only here
+
+    try:
+        return root / config_mod.load(root).settings.baseline
+    except SutureError:
+        return root / baseline_mod.DEFAULT_PATH
 
 
 def _more(rel: str, count: int, listed: int) -> Finding:
@@ -460,6 +681,11 @@ def _summary(findings: list[Finding], tally: _Tally) -> str:
     phi = [f for f in findings if f.level is Level.ERROR]
     skipped = len(tally.binary) + len(tally.oversized)
     tail = f"; {skipped} binary or oversized file(s) not scanned" if skipped else ""
+    if tally.legacy:
+        tail += (f"; {tally.legacy} accepted only under the old unkeyed fingerprint: review, "
+                 "then `suture baseline`")
+    if tally.other_key:
+        tail += f"; {tally.other_key} look accepted under another phi key"
     if phi:
         n_files = len({f.path for f in phi})
         total = sum(tally.kinds.values())
@@ -479,6 +705,16 @@ def _log(tally: _Tally) -> str:
         f"over the size limit, not scanned: {len(tally.oversized)}"
         + (f" ({', '.join(tally.oversized)})" if tally.oversized else ""),
     ]
+    if tally.created_key:
+        lines.append(f"created the phi fingerprint key {tally.created_key} (mode 0600): share it "
+                     "with CI like any secret, or fingerprints there will differ")
+    if tally.legacy:
+        lines.append(f"{tally.legacy} finding(s) accepted by the baseline under the old, unkeyed "
+                     "fingerprint: suture no longer honours it; review them, then run "
+                     "`suture baseline` to accept them under the keyed one")
+    if tally.other_key:
+        lines.append(f"{tally.other_key} finding(s) look accepted by the baseline under another "
+                     "phi key: check the gate's `key:` file is the team's")
     return "\n".join(lines)
 
 
