@@ -16,3 +16,11 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
     echo "setup: PostgreSQL server binaries (initdb, pg_ctl) not found; install postgresql" >&2
   fi
 fi
+# nginx, for the deploy router tests (`router: nginx`).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null
+  else
+    echo "setup: nginx not found; install nginx-light (only the nginx router needs it)" >&2
+  fi
+fi

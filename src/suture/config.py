@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from suture.deploy.settings import DeploySettings
 from suture.errors import ConfigError
 from suture.fix.settings import FixSettings
 from suture.gates import GATES
@@ -51,6 +52,8 @@ class Settings(BaseModel):
                              description="The LLM `suture why` may ask (offline by default).")
     fix: FixSettings = Field(default_factory=FixSettings,
                              description="How `suture fix` repairs failed gates.")
+    deploy: DeploySettings = Field(default_factory=DeploySettings,
+                                   description="How `suture deploy` ships releases.")
     gates: dict[str, Any] = Field(
         default_factory=dict,
         description="Gate name -> settings; the name is the gate kind unless `kind:` is set.",

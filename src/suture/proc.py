@@ -247,3 +247,80 @@ def _text(data: bytes | str | None) -> str:
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data
+
+
+def spawn(
+    cmd: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
+) -> int:
+    """Start a long-lived process (an app instance, a router) that outlives suture; return its pid.
+
+    It gets its own session, so Ctrl-C on `suture deploy` does not take the serving version down
+    with it, and its output goes to `log_path` (kept for the bug report) or nowhere.
+    """
+    cmd = tuple(str(c) for c in cmd)
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        child = subprocess.Popen(
+            cmd, cwd=cwd, env=tool_env(env), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"{cmd[0]} is not installed or not on PATH",
+                        hint=f"check the command in suture.yml: {exc}") from exc
+    finally:
+        if log_path and not isinstance(out, int):
+            out.close()
+    _SPAWNED[child.pid] = child
+    return child.pid
+
+
+def terminate(pid: int, grace_s: float = 5.0) -> None:
+    """Stop a spawned process and its group: SIGTERM, then SIGKILL after `grace_s`."""
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _running(pid):
+                break
+            time.sleep(0.02)
+        else:
+            continue
+        break
+    child = _SPAWNED.pop(pid, None)
+    if child is not None:
+        child.poll()
+
+
+def _running(pid: int) -> bool:
+    child = _SPAWNED.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def running(pid: int | None) -> bool:
+    """Whether a process (spawned here or found in a state file) is alive and not a zombie."""
+    return pid is not None and pid > 0 and _running(pid)
+
+
+# Spawned children are kept so they can be reaped (no zombies while the controller lives).
+_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 
 from app import __version__, errors
 from app.capability import capability_statement
+from app.fault import FaultMiddleware, FaultSettings, load_faults
 from app.models import PATIENT_REFERENCE, Bundle, BundleEntry, Observation, Patient, Resource
 from app.responses import FHIRResponse, fhir_response
 from app.store import NotFound, Store
@@ -102,13 +103,17 @@ def search_observations(
     return searchset(request, matches, "read_observation")
 
 
-def create_app(store: Store | None = None) -> FastAPI:
-    """A clinic-api application with its own (by default empty) store."""
+def create_app(store: Store | None = None, faults: FaultSettings | None = None) -> FastAPI:
+    """A clinic-api application with its own (by default empty) store, healthy unless `faults`."""
     app = FastAPI(title="clinic-api", version=__version__, default_response_class=FHIRResponse)
     app.state.store = store or Store()
     app.include_router(router)
     errors.install(app)
+    if faults is not None and faults.active:
+        app.add_middleware(FaultMiddleware, faults=faults)
     return app
 
 
-app = create_app()
+# The served application: a process start is a release, so fault.json is read here, once. Apps
+# built by create_app() alone (the tests') stay healthy whatever fault.json a release ships.
+app = create_app(faults=load_faults())

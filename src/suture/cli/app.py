@@ -8,7 +8,20 @@ import typer
 from typer.exceptions import TyperException
 
 from suture import __version__
-from suture.cli import audit, baseline, compliance, crash, fix, init, run, runs, schema, why
+from suture.cli import (
+    audit,
+    baseline,
+    compliance,
+    crash,
+    deploy,
+    fix,
+    init,
+    judge,
+    run,
+    runs,
+    schema,
+    why,
+)
 from suture.cli import sbom as sbom_cli
 from suture.errors import SutureError
 
@@ -21,7 +34,8 @@ app = typer.Typer(
         "the real tools, in parallel, cached, and records every run; explains each failure as a "
         "chain of whys (suture why), repairs what it can with verified fixes on a branch of "
         "their own (suture fix), and keeps a tamper-evident audit trail that becomes "
-        "compliance evidence (suture audit, suture compliance).\n\n"
+        "compliance evidence (suture audit, suture compliance); ships releases progressively "
+        "with a statistical canary judge and automatic rollback (suture deploy).\n\n"
         "Start with:  suture init && suture run"
     ),
     no_args_is_help=True,
@@ -56,6 +70,8 @@ schema.register(app)
 audit.register(app)
 sbom_cli.register(app)
 compliance.register(app)
+deploy.register(app)
+judge.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,9 +19,12 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from suture.audit import AuditEvent, AuditLog, VerifyResult
+from suture.deploy.approvals import same_person
+from suture.deploy.model import Release, ReleaseStatus
 from suture.errors import SutureError
 from suture.model import AttemptStatus, Run, RunStatus, StageResult, StageStatus
 from suture.store import RunStore
+from suture.store.releases import ReleaseStore
 
 MAX_RUNS = 10_000
 MAX_REFS = 20  # references kept per result: enough to find the evidence, not a data dump
@@ -379,16 +382,70 @@ def fixes_verified(params: BaseModel, ctx: EvidenceContext) -> QueryResult:
                        reason=f"all {len(commits)} fix commits were verified before commit")
 
 
+class ReleaseParams(NoParams):
+    """Which releases: those of one environment (e.g. production), or of all."""
+
+    env: str | None = None
+
+
+def _releases(params: BaseModel, ctx: EvidenceContext) -> list[Release]:
+    """Releases of the period that moved traffic (promoted or rolled back), oldest first."""
+    p = _as(params, ReleaseParams)
+    listed = ReleaseStore(ctx.store).recent(env=p.env, limit=MAX_RUNS)
+    moved = (ReleaseStatus.PROMOTED, ReleaseStatus.ROLLED_BACK)
+    return [r for r in reversed(listed)
+            if ctx.since <= r.started_at <= ctx.until and r.status in moved]
+
+
+def _had_earlier(ctx: EvidenceContext, release: Release) -> bool:
+    """Whether the environment had a promoted release before this one (so a way back existed)."""
+    return any(r.status is ReleaseStatus.PROMOTED and r.started_at < release.started_at
+               for r in ReleaseStore(ctx.store).recent(env=release.env, limit=MAX_RUNS))
+
+
 def releases_approved_by_non_author(params: BaseModel, ctx: EvidenceContext) -> QueryResult:
-    """Releases approved by someone other than their author (deploy events come later)."""
-    deploys = ctx.events("deploy.*")
-    if not deploys:
-        return QueryResult(status=Status.NOT_APPLICABLE,
-                           reason="no deploy events in the period: suture does not deploy yet")
-    # Deploy events exist but carry no approval data this version can check: say so.
-    return QueryResult(status=Status.ERROR, audit_seqs=tuple(e.seq for e in deploys[:MAX_REFS]),
-                       reason="deploy events found but this suture version cannot check their "
-                       "approvals")
+    """Every release in the period was approved by a person other than its commit's author."""
+    releases = _releases(params, ctx)
+    if not releases:
+        return QueryResult(status=Status.NOT_APPLICABLE, reason="no releases in the period")
+    bad = [r for r in releases if not r.approved_by or same_person(r.approved_by, r.author)]
+    counts = {"releases": len(releases), "not_approved_by_non_author": len(bad)}
+    runs = tuple(r.run_id for r in (bad or releases) if r.run_id)[:MAX_REFS]
+    if bad:
+        ids = ", ".join(r.id[:12] for r in bad[:5])
+        return QueryResult(status=Status.NOT_SATISFIED, counts=counts, runs=runs,
+                           reason=f"{len(bad)} of {len(releases)} releases lack an approval by "
+                           f"a non-author (releases {ids})")
+    return QueryResult(status=Status.SATISFIED, counts=counts, runs=runs,
+                       reason=f"all {len(releases)} releases were approved by a non-author")
+
+
+def releases_controlled(params: BaseModel, ctx: EvidenceContext) -> QueryResult:
+    """Every release in the period shipped a commit whose suture run passed, with a way back."""
+    releases = _releases(params, ctx)
+    if not releases:
+        return QueryResult(status=Status.NOT_APPLICABLE, reason="no releases in the period")
+    problems: list[str] = []
+    for r in releases:
+        run_status = None
+        if r.run_id:
+            try:
+                run_status = ctx.store.get_run(r.run_id).status
+            except SutureError:
+                run_status = None
+        if run_status != RunStatus.PASSED:
+            problems.append(f"{r.id[:12]} shipped {r.commit[:10]} without a passing run")
+        elif r.stable_commit is None and _had_earlier(ctx, r):
+            problems.append(f"{r.id[:12]} had no stable version to roll back to")
+    counts = {"releases": len(releases), "problems": len(problems)}
+    runs = tuple(r.run_id for r in releases if r.run_id)[:MAX_REFS]
+    if problems:
+        return QueryResult(status=Status.NOT_SATISFIED, counts=counts, runs=runs,
+                           reason=f"{len(problems)} of {len(releases)} releases: "
+                           + "; ".join(problems[:3]))
+    return QueryResult(status=Status.SATISFIED, counts=counts, runs=runs,
+                       reason=f"all {len(releases)} releases shipped a commit with a passing "
+                       "run, behind a stable version they could roll back to")
 
 
 def _as(params: BaseModel, kind: type[_P]) -> _P:
@@ -414,5 +471,6 @@ REGISTRY: dict[str, Query] = {q.name: q for q in (
     _q("every_run_checkpointed", NoParams, every_run_checkpointed),
     _q("llm_calls_redacted", NoParams, llm_calls_redacted),
     _q("fixes_verified", NoParams, fixes_verified),
-    _q("releases_approved_by_non_author", NoParams, releases_approved_by_non_author),
+    _q("releases_approved_by_non_author", ReleaseParams, releases_approved_by_non_author),
+    _q("releases_controlled", ReleaseParams, releases_controlled),
 )}

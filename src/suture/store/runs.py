@@ -331,6 +331,10 @@ class RunStore:
             yield session
 
     def _translate(self, action: str) -> AbstractContextManager[None]:
+        return self.translated(action)
+
+    def translated(self, action: str) -> AbstractContextManager[None]:
+        """Database failures inside the block become a StoreError naming `action` and the URL."""
         return translated_errors(self._url, action, self._busy_timeout_s)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -241,3 +242,71 @@ class AuditCheckpointRow(Base):
     time: Mapped[str] = mapped_column(String(32))
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+# A partial unique index: at most one unfinished release per environment, on both backends, so
+# two `suture deploy` processes racing for one environment cannot both win.
+_ACTIVE_CLAUSE = text("status IN ('running', 'awaiting_approval')")
+
+
+class ReleaseRow(Base):
+    """One release of `suture deploy`; the full record (steps, risk reasons) is in `payload`."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env: Mapped[str] = mapped_column(String(128))
+    commit: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    risk_score: Mapped[float] = mapped_column(Float)
+    risk_level: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    mttr_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    author: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+
+    __table_args__ = (
+        Index("ix_releases_env_started", "env", "started_at"),
+        Index("ix_releases_started", "started_at"),
+        Index("ux_releases_active_env", "env", unique=True,
+              sqlite_where=_ACTIVE_CLAUSE, postgresql_where=_ACTIVE_CLAUSE),
+    )
+
+
+class ApprovalRow(Base):
+    """A person's decision on a release that policy holds for approval."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[str] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    approver: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_approvals_release_id", "release_id"),)
+
+
+class DeployEventRow(Base):
+    """A timed event of a release (started, step, promoted, rolled back): the raw data of DORA."""
+
+    __tablename__ = "deploy_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[str] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    env: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict] = mapped_column(JSONDoc)
+
+    __table_args__ = (
+        Index("ix_deploy_events_release_id", "release_id"),
+        Index("ix_deploy_events_at", "at"),
+    )

@@ -1,0 +1,1 @@
+"""Progressive delivery: risk, strategies, routers, the canary judge, rollback and approvals."""

@@ -1,0 +1,1 @@
+"""Where versions run: the embedded local target, and Kubernetes manifests for Argo Rollouts."""
