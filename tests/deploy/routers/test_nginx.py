@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from suture import proc
+from suture.deploy.model import RequestSample
 from suture.deploy.routers import nginx as nginx_module
 from suture.deploy.routers.common import ensure_port_free, free_port
 from suture.deploy.routers.interface import Backend, RouterState
@@ -48,6 +49,16 @@ def versions(port: int, n: int, path: str = "/") -> Counter[str]:
     return out
 
 
+def settled(router: NginxRouter, expected: int) -> list[RequestSample]:
+    """Samples until `expected` arrived (nginx logs a request just after answering it)."""
+    samples = router.samples()
+    deadline = time.monotonic() + 5
+    while len(samples) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        samples += router.samples()
+    return samples
+
+
 def test_weights_are_respected_and_every_request_is_sampled(
     router: NginxRouter, backend_server: Make
 ) -> None:
@@ -65,7 +76,7 @@ def test_weights_are_respected_and_every_request_is_sampled(
     split = versions(state.listen_port, 400)
     assert abs(split["v1"] - 200) <= 40 and split["v1"] + split["v2"] == 400
 
-    samples = router.samples()
+    samples = settled(router, 440)
     assert len(samples) == 440
     assert Counter(s.version for s in samples) == {"v1": 40 + split["v1"], "v2": split["v2"]}
     assert {s.status for s in samples} == {200}
@@ -94,7 +105,7 @@ def test_samples_carry_status_and_latency(router: NginxRouter, backend_server: M
     slow = backend_server("v1", status=503, latency_s=0.15)
     state = router.start(0, [Backend("a", "v1", slow.port, 1)])
     assert httpx.get(f"http://127.0.0.1:{state.listen_port}/").status_code == 503
-    [sample] = router.samples()
+    [sample] = settled(router, 1)
     assert sample.version == "v1" and sample.status == 503
     assert 0.15 <= sample.latency_s < 2
 
@@ -107,7 +118,7 @@ def test_a_backend_that_refuses_connections_gives_502_and_a_status_0_sample(
                              Backend("b", "v2", unused_port(), 1)])
     # proxy_next_upstream off: a dead canary is not hidden by retries on the stable version.
     assert versions(state.listen_port, 20) == {"v1": 10, "502": 10}
-    by_version = Counter((s.version, s.status) for s in router.samples())
+    by_version = Counter((s.version, s.status) for s in settled(router, 20))
     assert by_version == {("v1", 200): 10, ("v2", 0): 10}
 
 

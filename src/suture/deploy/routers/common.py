@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from suture.deploy.routers.interface import Backend
+from suture.deploy.routers.interface import Backend, RouterState
 from suture.errors import UsageError
 
 
@@ -98,3 +98,21 @@ def log_tail(path: Path, limit: int = 2000) -> str:
     except OSError:
         return "(no log)"
     return text[-limit:].strip() or "(empty log)"
+
+
+def attach_info(kind: str, want: RouterState, default_workdir: Path
+                ) -> tuple[Path, dict[str, Any]]:
+    """The workdir and saved `router.json` of the router `want` names; a clear error otherwise."""
+    if want.kind != kind:
+        raise UsageError(f"cannot attach a {kind} router to a {want.kind!r} router")
+    workdir = Path(want.workdir) if want.workdir else default_workdir
+    info = read_json(workdir / "router.json")
+    if info is None:
+        raise UsageError(f"no {kind} router state in {workdir}",
+                         hint="the router was stopped or never started; start a new one")
+    if want.pid is not None and info.get("pid") != want.pid:
+        raise UsageError(
+            f"the router in {workdir} is pid {info.get('pid')}, not pid {want.pid}",
+            hint="the recorded router was replaced; attach with the current state",
+        )
+    return workdir, info

@@ -22,6 +22,7 @@ from typing import Any
 from suture import proc
 from suture.deploy.model import RequestSample
 from suture.deploy.routers.common import (
+    attach_info,
     ensure_port_free,
     free_port,
     log_tail,
@@ -139,18 +140,7 @@ class NginxRouter:
 
     def attach(self, state: RouterState) -> None:
         """Take over an nginx started earlier, from its workdir's state file."""
-        if state.kind != self.kind:
-            raise UsageError(f"cannot attach an nginx router to a {state.kind!r} router")
-        self.workdir = Path(state.workdir) if state.workdir else self.workdir
-        info = read_json(self._path("router.json"))
-        if info is None:
-            raise UsageError(f"no nginx router state in {self.workdir}",
-                             hint="the router was stopped or never started; start a new one")
-        if state.pid is not None and info.get("pid") != state.pid:
-            raise UsageError(
-                f"the router in {self.workdir} is pid {info.get('pid')}, not pid {state.pid}",
-                hint="the recorded router was replaced; attach with the current state",
-            )
+        self.workdir, info = attach_info(self.kind, state, self.workdir)
         self._state = RouterState(kind=self.kind, listen_port=int(info["listen_port"]),
                                   pid=int(info["pid"]), admin_port=int(info["admin_port"]),
                                   workdir=str(self.workdir))

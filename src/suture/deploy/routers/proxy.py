@@ -19,6 +19,7 @@ from typing import Any
 from suture import proc
 from suture.deploy.model import RequestSample
 from suture.deploy.routers.common import (
+    attach_info,
     ensure_port_free,
     log_tail,
     port_in_use_error,
@@ -104,18 +105,7 @@ class BuiltinRouter:
 
     def attach(self, state: RouterState) -> None:
         """Take over a proxy started earlier, from its workdir's state file."""
-        if state.kind != self.kind:
-            raise UsageError(f"cannot attach a {self.kind} router to a {state.kind!r} router")
-        workdir = Path(state.workdir) if state.workdir else self.workdir
-        info = read_json(workdir / STATE_FILE)
-        if info is None:
-            raise UsageError(f"no builtin router state in {workdir}",
-                             hint="the router was stopped or never started; start a new one")
-        if state.pid is not None and info.get("pid") != state.pid:
-            raise UsageError(
-                f"the router in {workdir} is pid {info.get('pid')}, not pid {state.pid}",
-                hint="the recorded router was replaced; attach with the current state",
-            )
+        workdir, info = attach_info(self.kind, state, self.workdir)
         self.workdir = workdir
         self._load(info, workdir)
         self._cursor = None
