@@ -17,6 +17,7 @@ from suture.cli import (
     fix,
     init,
     judge,
+    metrics,
     run,
     runs,
     schema,
@@ -72,6 +73,7 @@ sbom_cli.register(app)
 compliance.register(app)
 deploy.register(app)
 judge.register(app)
+metrics.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
