@@ -24,3 +24,11 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     echo "setup: nginx not found; install nginx-light (only the nginx router needs it)" >&2
   fi
 fi
+# Chromium, for the dashboard's browser tests (Playwright drives it; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium not found; install it (only the browser tests need it)" >&2
+  fi
+fi

@@ -337,9 +337,11 @@ class AuditLog:
 
     def events(self, *, since: datetime | None = None, actions: Sequence[str] = (),
                subject: str | None = None, limit: int | None = None,
-               newest_first: bool = True) -> list[AuditEvent]:
+               newest_first: bool = True, before_seq: int | None = None) -> list[AuditEvent]:
         """Events matching every filter; an action ending in `.*` matches by prefix."""
         query = select(*_EVENT_COLUMNS)
+        if before_seq is not None:  # a cursor: pages stay stable while events are appended
+            query = query.where(_EVENTS.c.seq < before_seq)
         if since is not None:
             query = query.where(_EVENTS.c.time >= utc_text(since))
         if actions:

@@ -13,6 +13,7 @@ from suture.cli import (
     baseline,
     compliance,
     crash,
+    db,
     deploy,
     fix,
     init,
@@ -21,6 +22,8 @@ from suture.cli import (
     run,
     runs,
     schema,
+    serve,
+    token,
     why,
 )
 from suture.cli import sbom as sbom_cli
@@ -74,6 +77,9 @@ compliance.register(app)
 deploy.register(app)
 judge.register(app)
 metrics.register(app)
+token.register(app)
+db.register(app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -94,11 +94,12 @@ class EvidenceContext:
     def runs(self) -> list[Run]:
         """Finished runs in the period, oldest first, with findings (read once)."""
         if self._runs is None:
-            listed = self.store.list_runs(limit=MAX_RUNS)
-            chosen = [r for r in listed if self.since <= r.started_at <= self.until
-                      and r.status != RunStatus.RUNNING]
-            self._runs = [self.store.get_run(r.run_id) for r in reversed(chosen)]
+            self._runs = self.store.finished_between(self.since, self.until, limit=MAX_RUNS)
         return self._runs
+
+    def use_verification(self, result: VerifyResult) -> None:
+        """Take a verification done elsewhere (the dashboard's background check) as this one's."""
+        self._verify = result
 
     def verify(self) -> VerifyResult:
         """The audit chain verification, done once per report (re-raises a key problem)."""

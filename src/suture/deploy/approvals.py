@@ -19,6 +19,7 @@ from suture.store.runs import RunStore
 
 ENV_ACTOR = "SUTURE_ACTOR"
 _EMAIL = re.compile(r"<([^<>]+)>\s*$")
+_BARE_EMAIL = re.compile(r"^([^\s<>@]+@[^\s<>@]+)$")
 
 
 class ApprovalRefused(SutureError):
@@ -33,13 +34,21 @@ def who(root: Path) -> str:
 
 
 def same_person(a: str | None, b: str | None) -> bool:
-    """Whether two identities name one person: same e-mail when both have one, else same text."""
+    """Whether two identities name one person: same e-mail when both have one, else same text.
+
+    "Name <e-mail>" and a bare e-mail (an API token may be named by one) both count.
+    """
     if not a or not b:
         return False
-    ea, eb = _EMAIL.search(a), _EMAIL.search(b)
+    ea, eb = _email(a), _email(b)
     if ea and eb:
-        return ea.group(1).strip().lower() == eb.group(1).strip().lower()
+        return ea == eb
     return a.strip().lower() == b.strip().lower()
+
+
+def _email(identity: str) -> str | None:
+    found = _EMAIL.search(identity) or _BARE_EMAIL.match(identity.strip())
+    return found.group(1).strip().lower() if found else None
 
 
 def required(env: Environment, risk_level: RiskLevel, auto_high: bool) -> bool:

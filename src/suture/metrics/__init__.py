@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -22,6 +23,9 @@ from suture.model import FixAttempt, Record, Run, RunStatus
 from suture.store.releases import ReleaseStore
 from suture.store.runs import RunStore
 from suture.store.tables import FixAttemptRow
+
+if TYPE_CHECKING:
+    from suture.compliance.report import Report
 
 SCHEMA_VERSION = 1
 DEFAULT_ENV = "production"
@@ -65,20 +69,28 @@ def parse_when(text: str, now: datetime, option: str = "--since") -> datetime:
                          hint=exc.hint) from None
 
 
-def compliance(store: RunStore, root: Path, period: Period, pack: str) -> Compliance:
-    """A compliance pack's score over the period (None with the reason when it cannot be had)."""
+def compliance(store: RunStore, root: Path, period: Period, pack: str,
+               report: Report | SutureError | None = None) -> Compliance:
+    """A compliance pack's score over the period (None with the reason when it cannot be had).
+
+    `report` is the pack's report when the caller already has it (the dashboard caches them).
+    """
     from suture.audit import AuditLog
     from suture.compliance.evidence import EvidenceContext
     from suture.compliance.packs import resolve
     from suture.compliance.report import evaluate
 
     try:
-        loaded = resolve(pack, root)
-        ctx = EvidenceContext(store=store, log=AuditLog.for_store(store, root=root),
-                              root=root, since=period.since, until=period.until)
-        score = evaluate(loaded, ctx, period.until).score
+        if isinstance(report, SutureError):
+            raise report
+        if report is None:
+            loaded = resolve(pack, root)
+            ctx = EvidenceContext(store=store, log=AuditLog.for_store(store, root=root),
+                                  root=root, since=period.since, until=period.until)
+            report = evaluate(loaded, ctx, period.until)
     except SutureError as exc:
         return Compliance(pack=pack, percent=None, reason=f"{pack}: {exc.message}")
+    score = report.score
     return Compliance(pack=pack, percent=score.percent, satisfied=score.satisfied,
                       applicable=score.applicable)
 
@@ -128,7 +140,8 @@ def fix_attempts(store: RunStore, period: Period) -> list[FixAttempt]:
 
 
 def collect(store: RunStore, root: Path, period: Period, env: str | None = None,
-            commit_time: CommitTime | None = None, pack: str = DEFAULT_PACK) -> Metrics:
+            commit_time: CommitTime | None = None, pack: str = DEFAULT_PACK,
+            compliance_report: Report | SutureError | None = None) -> Metrics:
     """The four keys and the KPIs of one period; `env` None means production if deployed."""
     releases = ReleaseStore(store)
     chosen = pick_env(releases, env)
@@ -137,7 +150,8 @@ def collect(store: RunStore, root: Path, period: Period, env: str | None = None,
     run = latest_run(store, period.until)
     return Metrics(dora=dora.compute(found, period, chosen, lookup),
                    kpis=kpi.compute(found, period, run, fix_attempts(store, period),
-                                    compliance(store, root, period, pack)),
+                                    compliance(store, root, period, pack,
+                                               compliance_report)),
                    latest_run=None if run is None else run.run_id)
 
 

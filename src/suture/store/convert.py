@@ -92,8 +92,9 @@ def row_to_run(row: RunRow, stages: Iterable[StageResult]) -> Run:
     )
 
 
-def row_to_stage(row: StageRow, *, details: bool = True) -> StageResult:
-    """A stage record; without `details` its findings and log are left empty (and not loaded)."""
+def row_to_stage(row: StageRow, *, details: bool = True, log: bool = True) -> StageResult:
+    """A stage record; without `details` its findings and log are left empty (and not loaded),
+    without `log` only the log is."""
     return StageResult(
         name=row.name,
         kind=row.kind,
@@ -104,7 +105,7 @@ def row_to_stage(row: StageRow, *, details: bool = True) -> StageResult:
         findings=tuple(row_to_finding(f) for f in row.findings) if details else (),
         metrics={k: _decode_number(v) for k, v in (row.metrics or {}).items()},
         tool_version=row.tool_version,
-        log=row.log if details else "",
+        log=row.log if details and log else "",
         cache_key=row.cache_key,
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,15 +147,23 @@ class ReleaseStore:
         return _release(rows[0])
 
     def recent(self, env: str | None = None, limit: int = 20,
-             status: ReleaseStatus | None = None) -> list[Release]:
+               status: ReleaseStatus | None = None, offset: int = 0) -> list[Release]:
         """Newest releases first."""
-        query = select(ReleaseRow).order_by(ReleaseRow.started_at.desc()).limit(limit)
-        if env is not None:
-            query = query.where(ReleaseRow.env == env)
-        if status is not None:
-            query = query.where(ReleaseRow.status == status.value)
+        query = (select(ReleaseRow).order_by(ReleaseRow.started_at.desc(), ReleaseRow.id.desc())
+                 .limit(limit).offset(offset))
         with self._read() as session:
-            return [_release(r) for r in session.scalars(query)]
+            return [_release(r) for r in session.scalars(_filtered(query, env, status))]
+
+    def count(self, env: str | None = None, status: ReleaseStatus | None = None) -> int:
+        """How many releases are recorded (of one environment and status, when given)."""
+        query = _filtered(select(func.count()).select_from(ReleaseRow), env, status)
+        with self._read() as session:
+            return int(session.scalar(query) or 0)
+
+    def environments(self) -> list[str]:
+        """Every environment that has a release, by name."""
+        with self._read() as session:
+            return list(session.scalars(select(ReleaseRow.env).distinct().order_by(ReleaseRow.env)))
 
     def active(self, env: str | None = None) -> Holder | None:
         """The unfinished release of `env` (any environment when None) and its controller."""
@@ -217,6 +225,14 @@ class ReleaseStore:
         with self._runs.translated("read"), \
                 self._session() as session:
             yield session
+
+
+def _filtered(query: Select[Any], env: str | None, status: ReleaseStatus | None) -> Select[Any]:
+    if env is not None:
+        query = query.where(ReleaseRow.env == env)
+    if status is not None:
+        query = query.where(ReleaseRow.status == status.value)
+    return query
 
 
 def busy(holder: Holder) -> EnvironmentBusy:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, Select, delete, select
+from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 
@@ -183,14 +183,17 @@ class RunStore:
                 row = self._by_prefix(session, ref.lower())
             return convert.row_to_run(row, (convert.row_to_stage(s) for s in row.stages))
 
-    def list_runs(self, limit: int = 20, status: RunStatus | str | None = None) -> list[Run]:
+    def list_runs(self, limit: int = 20, status: RunStatus | str | None = None,
+                  offset: int = 0) -> list[Run]:
         """Newest runs first, with stage summaries but without findings or logs."""
-        if limit < 0:
-            raise UsageError(f"cannot list {limit} runs", hint="give a limit of 0 or more")
+        if limit < 0 or offset < 0:
+            raise UsageError(f"cannot list {limit} runs from {offset}",
+                             hint="give a limit and an offset of 0 or more")
         query = (
             select(RunRow)
             .order_by(RunRow.started_at.desc(), RunRow.id.desc())
             .limit(limit)
+            .offset(offset)
             .options(selectinload(RunRow.stages).options(defer(StageRow.log)))
         )
         if status is not None:
@@ -201,6 +204,34 @@ class RunStore:
                 convert.row_to_run(r, (convert.row_to_stage(s, details=False) for s in r.stages))
                 for r in rows
             ]
+
+    def finished_between(self, since: datetime, until: datetime,
+                         limit: int = 10_000) -> list[Run]:
+        """Finished runs started in [since, until], oldest first, with findings but no logs.
+
+        One query per table however many runs: compliance evidence reads a period's runs.
+        """
+        query = (
+            select(RunRow)
+            .where(RunRow.started_at >= since, RunRow.started_at <= until,
+                   RunRow.status != RunStatus.RUNNING.value)
+            .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            .limit(limit)
+            .options(selectinload(RunRow.stages).options(
+                defer(StageRow.log), selectinload(StageRow.findings)))
+        )
+        with self._read("read") as session:
+            rows = list(session.scalars(query))
+            return [convert.row_to_run(r, (convert.row_to_stage(s, log=False) for s in r.stages))
+                    for r in reversed(rows)]
+
+    def count_runs(self, status: RunStatus | str | None = None) -> int:
+        """How many runs are recorded (of one status, when given)."""
+        query = select(func.count()).select_from(RunRow)
+        if status is not None:
+            query = query.where(RunRow.status == _run_status(status).value)
+        with self._read("read") as session:
+            return int(session.scalar(query) or 0)
 
     def last_passing_stage(self, name: str) -> StageResult | None:
         """The most recent stage called `name` that passed, from any run."""

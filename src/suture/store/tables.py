@@ -84,6 +84,7 @@ class RunRow(Base):
     __table_args__ = (
         Index("ix_runs_started_at", "started_at"),
         Index("ix_runs_status_started_at", "status", "started_at"),
+        Index("ix_runs_status_duration", "status", "duration_s"),
     )
 
 
@@ -118,6 +119,8 @@ class StageRow(Base):
         Index("ix_stages_run_id", "run_id"),
         Index("ix_stages_name_status", "name", "status"),
         Index("ix_stages_name_cache_key", "name", "cache_key"),
+        # Covering: the exporter sums durations per gate without reading rows (and their logs).
+        Index("ix_stages_name_status_duration", "name", "status", "duration_s"),
     )
 
 
@@ -200,7 +203,8 @@ class FixAttemptRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     payload: Mapped[dict] = mapped_column(JSONDoc)
 
-    __table_args__ = (Index("ix_fix_attempts_run_id", "run_id"),)
+    __table_args__ = (Index("ix_fix_attempts_run_id", "run_id"),
+                      Index("ix_fix_attempts_created_at", "created_at"))
 
 
 # 64-bit everywhere; spelled INTEGER on SQLite so seq is the rowid and seq order is a table scan.
@@ -309,4 +313,30 @@ class DeployEventRow(Base):
     __table_args__ = (
         Index("ix_deploy_events_release_id", "release_id"),
         Index("ix_deploy_events_at", "at"),
+    )
+
+
+# Names are unique among tokens that were never revoked; an expired token's name is freed by
+# `TokenStore.create`, which retires it first (see suture.store.tokens).
+_LIVE_TOKEN_CLAUSE = text("revoked_at IS NULL")
+
+
+class TokenRow(Base):
+    """An API token of `suture serve`: its role and the SHA-256 of its secret, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ux_api_tokens_live_name", "name", unique=True,
+              sqlite_where=_LIVE_TOKEN_CLAUSE, postgresql_where=_LIVE_TOKEN_CLAUSE),
     )

@@ -1,0 +1,1 @@
+"""Tests of the web dashboard, REST API and Prometheus exporter."""
