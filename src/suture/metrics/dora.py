@@ -229,8 +229,15 @@ def recovery_time(releases: Sequence[Release], period: Period) -> Key:
 def git_commit_time(root: Path) -> CommitTime:
     """A lookup of a commit's committer date in the repository at `root` (None if unknown)."""
     cache: dict[str, datetime | None] = {}
+    filled = False
 
     def lookup(sha: str) -> datetime | None:
+        nonlocal filled
+        if sha not in cache and not filled:
+            # One `git log` for every commit beats one `git show` per release: a year of
+            # releases names thousands of commits.
+            filled = True
+            cache.update(_all_commit_times(root))
         if sha not in cache:
             if not sha or any(c not in HEX for c in sha.lower()):
                 cache[sha] = None  # not a commit id: never hand it to git as an option
@@ -247,6 +254,24 @@ def git_commit_time(root: Path) -> CommitTime:
         return cache[sha]
 
     return lookup
+
+
+def _all_commit_times(root: Path) -> dict[str, datetime | None]:
+    """Committer dates of every commit reachable from any ref (empty when git cannot say)."""
+    try:
+        res = proc.run(("git", "log", "--all", "--format=%H %cI"), cwd=root, timeout=120)
+    except ToolError:
+        return {}
+    if res.returncode != 0:
+        return {}
+    out: dict[str, datetime | None] = {}
+    for line in res.stdout.splitlines():
+        sha, _, when = line.partition(" ")
+        try:
+            out[sha] = datetime.fromisoformat(when)
+        except ValueError:
+            continue
+    return out
 
 
 def compute(releases: Sequence[Release], period: Period, env: str | None,

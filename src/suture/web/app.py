@@ -37,7 +37,7 @@ class ServeSettings:
     root: Path
     url: str | None = None
     local_actor: str = "local user"
-    chain_interval_s: float = 300.0
+    chain_interval_s: float = 3600.0
     verify_chain: bool = True
 
 

@@ -44,6 +44,7 @@ MAX_LIMIT = 200
 # so a report is reused for this long (the page says when it was computed).
 REPORT_TTL_S = 300.0
 OVERVIEW_TTL_S = 30.0
+MAX_CACHED = 32
 # How long a page waits for a report started in the background before saying "being computed".
 QUICK_WAIT_S = 2.0
 T = TypeVar("T")
@@ -249,9 +250,7 @@ class Dashboard:
         if due:
             def work() -> None:
                 try:
-                    value = make()
-                    with self._lock:
-                        self._cache[key] = (time.monotonic(), value)
+                    self._keep(key, time.monotonic(), make())
                 except Exception:  # noqa: BLE001 - shown as "not computed"; the page retries
                     log.exception("computing %s failed", key)
                 finally:
@@ -273,11 +272,15 @@ class Dashboard:
         if hit is not None and now - hit[0] < ttl_s:
             return hit[1]  # type: ignore[return-value]
         value = make()
-        with self._lock:
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[key] = (now, value)
+        self._keep(key, now, value)
         return value
+
+    def _keep(self, key: tuple[object, ...], at: float, value: object) -> None:
+        with self._lock:
+            if key not in self._cache and len(self._cache) >= MAX_CACHED:
+                # Reports are big: drop the oldest rather than grow without bound.
+                del self._cache[min(self._cache, key=lambda k: self._cache[k][0])]
+            self._cache[key] = (at, value)
 
 
 def _limit(limit: int) -> int:
