@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from suture.audit import AuditLog
 from suture.model import Run, RunStatus
 from suture.store import open_store
 from tests.fixtures.web import History
@@ -36,7 +37,11 @@ def serve(root: Path, *args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def server(history: History) -> Iterator[str]:
-    """A running dashboard over `history`; yields its base URL."""
+    """A running dashboard over `history` (and three audit events); yields its base URL."""
+    with open_store(history.repo.path) as store:
+        log = AuditLog.for_store(store, root=history.repo.path)
+        for i in range(3):
+            log.append("run.started", f"run/{i}", {"i": i})
     port = free_port()
     proc = serve(history.repo.path, "--port", str(port))
     base = f"http://127.0.0.1:{port}"
@@ -95,3 +100,13 @@ def test_serving_beyond_loopback_without_a_token_is_refused(history: History) ->
     assert proc.returncode == 2
     assert "refusing to listen on 0.0.0.0 with no API token configured" in out
     assert "suture token create --role admin" in out
+
+
+def test_the_chain_is_verified_in_the_background(server: str) -> None:
+    deadline = time.monotonic() + 60
+    while (status := httpx.get(f"{server}/api/v1/audit/verify").json())["ok"] is None:
+        assert time.monotonic() < deadline, f"never verified: {status}"
+        time.sleep(0.2)
+    assert status["ok"] is True and status["events"] == 3
+    metrics = httpx.get(f"{server}/metrics").text
+    assert "suture_audit_chain_ok 1.0" in metrics

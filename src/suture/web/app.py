@@ -6,8 +6,10 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from suture import __version__
 from suture.audit import AuditLog
+from suture.audit.events import VerifyResult
 from suture.errors import StoreError
 from suture.store.runs import RunStore, open_store
 from suture.store.tokens import TokenStore
@@ -53,6 +56,7 @@ class Backend:
         self._gate: Gate | None = None
         self._watcher: ChainWatcher | None = None
         self._failed_at = 0.0
+        self._pool: ProcessPoolExecutor | None = None
         self._error: StoreError | None = None
 
     def open(self) -> tuple[Dashboard, Gate]:
@@ -68,13 +72,21 @@ class Backend:
                 self._error, self._failed_at = exc, time.monotonic()
                 raise
             self._store, self._error = store, None
-            watcher = ChainWatcher(lambda: self._audit(store), self.settings.chain_interval_s)
+            watcher = ChainWatcher(lambda: self._audit(store), self.settings.chain_interval_s,
+                                   verifier=self._verify_elsewhere)
             if self.settings.verify_chain:
                 watcher.start()
             self._watcher = watcher
             self._dashboard = Dashboard(self.settings.root, store, watcher.status)
             self._gate = Gate(TokenStore(store), self.settings.local_actor)
             return self._dashboard, self._gate
+
+    def _verify_elsewhere(self) -> tuple[VerifyResult, int]:
+        """Verify in a child process: a million events is ~50 s of CPU that would otherwise
+        hold this process's GIL and stall every request."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        return self._pool.submit(verify_store, str(self.settings.root), self.settings.url).result()
 
     def _audit(self, store: RunStore) -> AuditLog:
         return AuditLog.for_store(store, root=self.settings.root)
@@ -97,9 +109,18 @@ class Backend:
         with self._lock:
             if self._watcher is not None:
                 self._watcher.stop()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
             if self._store is not None:
                 self._store.close()
             self._store = self._dashboard = self._gate = self._watcher = None
+
+
+def verify_store(root: str, url: str | None) -> tuple[VerifyResult, int]:
+    """Open the audit log of `root` and verify it (runs in the chain watcher's child process)."""
+    with AuditLog.open(root, url) as log:
+        return log.verify(), log.head()[0]
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
