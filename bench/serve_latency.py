@@ -381,8 +381,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed-only", action="store_true", help="seed and check, no server")
     parser.add_argument("--verify-every", type=float, default=3600.0,
                         help="the server's audit chain re-verification interval (its default "
-                        "is 300 s); a verification holds a core (and the GIL) for ~45 s at 1M "
-                        "events, so the bench waits out the first and keeps the next away")
+                        "is 3600 s); a verification keeps one of the two cores busy for ~50 s "
+                        "at 1M events, so the bench waits out the first and keeps the next away")
     parser.add_argument("--wait", type=float, default=900.0,
                         help="seconds to wait for the server and its chain verification")
     args = parser.parse_args(argv)

@@ -19,14 +19,17 @@ from fastapi.staticfiles import StaticFiles
 from suture import __version__
 from suture.audit import AuditLog
 from suture.audit.events import VerifyResult
+from suture.compliance.packs import Pack
+from suture.compliance.report import Report
 from suture.errors import StoreError
+from suture.metrics import Period
 from suture.store.runs import RunStore, open_store
 from suture.store.tokens import TokenStore
 from suture.web import errors
 from suture.web.auth import Gate
 from suture.web.chain_status import ChainStatus, ChainWatcher
 from suture.web.records import Health
-from suture.web.service import Dashboard
+from suture.web.service import Dashboard, evaluate_pack
 
 HERE = Path(__file__).parent
 # After a failed open, wait this long before trying the database again (not on every request).
@@ -57,6 +60,7 @@ class Backend:
         self._watcher: ChainWatcher | None = None
         self._failed_at = 0.0
         self._pool: ProcessPoolExecutor | None = None
+        self._reports: ProcessPoolExecutor | None = None
         self._error: StoreError | None = None
 
     def open(self) -> tuple[Dashboard, Gate]:
@@ -77,9 +81,18 @@ class Backend:
             if self.settings.verify_chain:
                 watcher.start()
             self._watcher = watcher
-            self._dashboard = Dashboard(self.settings.root, store, watcher.status)
+            self._dashboard = Dashboard(self.settings.root, store, watcher.status,
+                                        self._evaluate_elsewhere)
             self._gate = Gate(TokenStore(store), self.settings.local_actor)
             return self._dashboard, self._gate
+
+    def _evaluate_elsewhere(self, loaded: Pack, period: Period,
+                            verified: VerifyResult | None) -> Report:
+        """Evaluate a compliance pack in a child process (it reads every run of the period)."""
+        if self._reports is None:
+            self._reports = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        return self._reports.submit(evaluate_in_child, str(self.settings.root),
+                                    self.settings.url, loaded, period, verified).result()
 
     def _verify_elsewhere(self) -> tuple[VerifyResult, int]:
         """Verify in a child process: a million events is ~50 s of CPU that would otherwise
@@ -109,9 +122,10 @@ class Backend:
         with self._lock:
             if self._watcher is not None:
                 self._watcher.stop()
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            for pool in (self._pool, self._reports):
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._reports = None
             if self._store is not None:
                 self._store.close()
             self._store = self._dashboard = self._gate = self._watcher = None
@@ -121,6 +135,13 @@ def verify_store(root: str, url: str | None) -> tuple[VerifyResult, int]:
     """Open the audit log of `root` and verify it (runs in the chain watcher's child process)."""
     with AuditLog.open(root, url) as log:
         return log.verify(), log.head()[0]
+
+
+def evaluate_in_child(root: str, url: str | None, loaded: Pack, period: Period,
+                      verified: VerifyResult | None) -> Report:
+    """Evaluate a compliance pack on the store of `root` (runs in a child process)."""
+    with open_store(root, url) as store:
+        return evaluate_pack(store, Path(root), loaded, period, verified)
 
 
 def create_app(settings: ServeSettings) -> FastAPI:

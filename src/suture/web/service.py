@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from suture.audit import AuditLog
+from suture.audit.events import VerifyResult
 from suture.audit.recorder import audit_log
 from suture.compliance.packs import Pack
 from suture.compliance.report import Report
@@ -62,11 +63,15 @@ class Dashboard:
     """The open store of one repository, and the caches that keep big stores fast to browse."""
 
     def __init__(self, root: Path, store: RunStore,
-                 chain: Callable[[], ChainStatus] | None = None) -> None:
+                 chain: Callable[[], ChainStatus] | None = None,
+                 evaluate: ReportRunner | None = None) -> None:
         self.root = root
         self.store = store
         self.releases = ReleaseStore(store)
         self._chain = chain
+        # Reports read every run of a period: `suture serve` evaluates them in a child process
+        # so the CPU they take is not taken from the requests (Python threads share one GIL).
+        self._evaluate = evaluate or self.evaluate_here
         # Commit times never change: one lookup per commit for the life of the server.
         self._commit_time = dora.git_commit_time(root)
         self._cache: dict[tuple[object, ...], tuple[float, object]] = {}
@@ -216,15 +221,13 @@ class Dashboard:
         return self._cached(key, REPORT_TTL_S, make) if wait else self._soon(key, make)
 
     def _report(self, loaded: Pack, period: Period) -> Report:
-        from suture.compliance.evidence import EvidenceContext
-        from suture.compliance.report import evaluate
-
-        ctx = EvidenceContext(store=self.store, log=self.log, root=self.root,
-                              since=period.since, until=period.until)
         verified = self._chain().result if self._chain is not None else None
-        if verified is not None:  # the background verification: no second pass over the chain
-            ctx.use_verification(verified)
-        return evaluate(loaded, ctx, period.until)
+        return self._evaluate(loaded, period, verified)
+
+    def evaluate_here(self, loaded: Pack, period: Period,
+                      verified: VerifyResult | None) -> Report:
+        """Evaluate a pack in this process (a verification done elsewhere is reused)."""
+        return evaluate_pack(self.store, self.root, loaded, period, verified)
 
     def stamp(self) -> Stamp:
         """A cheap fingerprint of what changed: live pages reload when it moves."""
@@ -281,6 +284,22 @@ class Dashboard:
                 # Reports are big: drop the oldest rather than grow without bound.
                 del self._cache[min(self._cache, key=lambda k: self._cache[k][0])]
             self._cache[key] = (at, value)
+
+
+ReportRunner = Callable[[Pack, Period, "VerifyResult | None"], Report]
+
+
+def evaluate_pack(store: RunStore, root: Path, loaded: Pack, period: Period,
+                  verified: VerifyResult | None) -> Report:
+    """A pack's report over the period; `verified` spares a second pass over the chain."""
+    from suture.compliance.evidence import EvidenceContext
+    from suture.compliance.report import evaluate
+
+    ctx = EvidenceContext(store=store, log=audit_log(store, root=root), root=root,
+                          since=period.since, until=period.until)
+    if verified is not None:
+        ctx.use_verification(verified)
+    return evaluate(loaded, ctx, period.until)
 
 
 def _limit(limit: int) -> int:
