@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,21 +16,15 @@ import pytest
 from suture.audit import AuditLog
 from suture.model import Run, RunStatus
 from suture.store import open_store
+from tests.fixtures.dashboard import free_port, serve_dashboard, serve_env
 from tests.fixtures.web import History
 
 
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve(root: Path, *args: str) -> subprocess.Popen[str]:
-    """Start `python -m suture serve` for `root`."""
+    """Start `python -m suture serve` for `root` (for runs that must fail to start)."""
     return subprocess.Popen([sys.executable, "-m", "suture", "serve", "--root", str(root), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "SUTURE_ACTOR": "Bob <bob@example.org>"})
+                            env=serve_env())
 
 
 @pytest.fixture
@@ -42,25 +34,8 @@ def server(history: History) -> Iterator[str]:
         log = AuditLog.for_store(store, root=history.repo.path)
         for i in range(3):
             log.append("run.started", f"run/{i}", {"i": i})
-    port = free_port()
-    proc = serve(history.repo.path, "--port", str(port))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout else ""
-                pytest.fail(f"suture serve did not come up: {out}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with serve_dashboard(history.repo.path) as served:
+        yield served.url
 
 
 def events(base: str, count: int, timeout_s: float = 20.0) -> Iterator[dict[str, object]]:
