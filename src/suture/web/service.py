@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -17,7 +18,7 @@ from suture.compliance.packs import Pack
 from suture.compliance.report import Report
 from suture.deploy import approvals
 from suture.deploy.model import Release, ReleaseStatus
-from suture.errors import StoreError, SutureError, UsageError
+from suture.errors import SutureError, UsageError
 from suture.metrics import DEFAULT_PACK, Granularity, Period, collect, dora, trend
 from suture.model import RunStatus
 from suture.store.releases import ReleaseStore
@@ -119,12 +120,8 @@ class Dashboard:
 
     def run(self, run_id: str) -> RunDetail:
         """A run with its diagnoses and repair attempts."""
-        try:
+        with _missing("run", run_id):
             found = self.store.get_run(run_id)
-        except StoreError:
-            raise
-        except UsageError as exc:
-            raise NotFound(f"no run {run_id!r}", hint=exc.hint) from None
         return RunDetail(run=found, diagnoses=self.store.get_diagnoses(found.run_id),
                          fixes=self.store.fix_attempts(found.run_id))
 
@@ -138,12 +135,8 @@ class Dashboard:
 
     def release(self, ref: str) -> ReleaseDetail:
         """A release with its approvals and timed events."""
-        try:
+        with _missing("release", ref):
             found = self.releases.get(ref)
-        except StoreError:
-            raise
-        except UsageError as exc:
-            raise NotFound(f"no release {ref!r}", hint=exc.hint) from None
         return ReleaseDetail(
             release=found,
             approvals=self._approvals(found.id),
@@ -161,12 +154,8 @@ class Dashboard:
 
     def decide(self, ref: str, *, approve: bool, approver: str, comment: str = "") -> Decision:
         """Approve or reject a release awaiting approval (audited by `approvals.decide`)."""
-        try:
+        with _missing("release", ref):  # 404 here; "not awaiting approval" below stays a 400
             self.releases.get(ref)
-        except StoreError:
-            raise
-        except UsageError as exc:
-            raise NotFound(f"no release {ref!r}", hint=exc.hint) from None
         release, rec = approvals.decide(self.root, self.store, ref, approve=approve,
                                         comment=comment, approver=approver)
         return Decision(release_id=release.id, decision=rec.decision, approver=rec.approver,
@@ -212,9 +201,7 @@ class Dashboard:
 
         try:
             loaded = resolve(pack, self.root)  # cheap, and a wrong pack should say so at once
-        except StoreError:
-            raise
-        except SutureError as exc:
+        except SutureError as exc:  # PackError: no such pack, or a broken pack file
             return exc
         key = ("compliance", pack, _hour(period.since), _hour(period.until))
         make = lambda: self._report(loaded, period)  # noqa: E731
@@ -300,6 +287,15 @@ def evaluate_pack(store: RunStore, root: Path, loaded: Pack, period: Period,
     if verified is not None:
         ctx.use_verification(verified)
     return evaluate(loaded, ctx, period.until)
+
+
+@contextmanager
+def _missing(what: str, ref: str) -> Iterator[None]:
+    """A lookup's "no such record" (UsageError) as NotFound; a database error passes as is."""
+    try:
+        yield
+    except UsageError as exc:
+        raise NotFound(f"no {what} {ref!r}", hint=exc.hint) from None
 
 
 def _limit(limit: int) -> int:
